@@ -1,0 +1,44 @@
+package dev.spillway.eviction;
+
+import java.util.function.LongPredicate;
+
+/**
+ * Decides which resident key leaves when memory is needed. One implementation drives both the
+ * real buffer pool and the trace replay ({@link TraceReplay}), so a hit ratio measured on a trace
+ * is the ratio the pool gets.
+ *
+ * <p>Keys are opaque longs (the pool uses a file id and page number packed into one long; the
+ * replay uses the trace's page number). The policy does not know sizes or limits: its caller
+ * decides when to evict and calls {@link #evict} until enough memory is free.
+ *
+ * <p><b>Threading.</b> A policy is single-threaded: the pool calls it only under its eviction
+ * lock, and feeds it hits recorded lock-free on the hit path in batches (so the hit path never
+ * touches the policy). The order of {@link #recordAccess} calls may therefore lag slightly behind
+ * real time in the pool; in the replay it is exact.
+ */
+public interface EvictionPolicy {
+    /** Returned by {@link #evict} when no resident key may be evicted. */
+    long NO_VICTIM = Long.MIN_VALUE;
+
+    /** Short lower-case name, as the CLI and the replay table print it ({@code lru}, {@code clock}, ...). */
+    String name();
+
+    /** A key became resident (it was just loaded or created). */
+    void recordInsert(long key);
+
+    /** A resident key was used again (a hit). Keys the policy does not hold are ignored. */
+    void recordAccess(long key);
+
+    /** A resident key left for a reason of the caller's (freed, dropped, file closed). */
+    void recordRemove(long key);
+
+    /**
+     * Chooses a resident key for which {@code evictable} is true, removes it from the policy, and
+     * returns it; {@link #NO_VICTIM} if every resident key is refused (all pinned). Keys refused by
+     * the predicate stay resident and keep their standing as far as the policy allows.
+     */
+    long evict(LongPredicate evictable);
+
+    /** Number of resident keys the policy tracks. */
+    int size();
+}

@@ -1,0 +1,84 @@
+package dev.spillway.io;
+
+import dev.spillway.ClosedException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Off-heap memory aligned to {@link IoBackend#ALIGNMENT}, from {@link IoBackend#allocate}.
+ * Native backends take it from the C core ({@code spw_aligned_alloc}) and free it on
+ * {@link #close()}; the pure-Java backend slices a direct ByteBuffer.
+ *
+ * <p>The {@link #buffer()} view must not be used after close. Java 17 offers no way to revoke a
+ * ByteBuffer over freed memory, so this is the one rule callers must keep; Spillway's own
+ * handles check it for them (a page handle refuses access after unpin).
+ */
+public final class AlignedBuffer implements AutoCloseable {
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
+    private static final AtomicLong LIVE_COUNT = new AtomicLong();
+
+    /** How an implementation gives its memory back. */
+    @FunctionalInterface
+    interface Deallocator {
+        void free(long address);
+    }
+
+    private final ByteBuffer buffer;
+    private final long address;
+    private final int size;
+    private final Deallocator deallocator;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    AlignedBuffer(ByteBuffer buffer, long address, int size, Deallocator deallocator) {
+        if (buffer.alignmentOffset(0, IoBackend.ALIGNMENT) != 0 || buffer.capacity() != size) {
+            throw new IllegalStateException("backend returned a misaligned or mis-sized buffer");
+        }
+        this.buffer = buffer;
+        this.address = address;
+        this.size = size;
+        this.deallocator = deallocator;
+        LIVE_BYTES.addAndGet(size);
+        LIVE_COUNT.incrementAndGet();
+    }
+
+    /** The memory as a direct ByteBuffer (the same instance each call; use absolute get/put). */
+    public ByteBuffer buffer() {
+        if (closed.get()) {
+            throw new ClosedException("aligned buffer of " + size + " bytes is closed");
+        }
+        return buffer;
+    }
+
+    /** Native address, or 0 where the backend has none to give (pure Java). */
+    public long address() {
+        return address;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public boolean isOpen() {
+        return !closed.get();
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            LIVE_BYTES.addAndGet(-size);
+            LIVE_COUNT.decrementAndGet();
+            deallocator.free(address);
+        }
+    }
+
+    /** Bytes held by open aligned buffers of every backend in this JVM (leak checks use it). */
+    public static long liveBytes() {
+        return LIVE_BYTES.get();
+    }
+
+    /** Number of open aligned buffers in this JVM. */
+    public static long liveCount() {
+        return LIVE_COUNT.get();
+    }
+}

@@ -1,0 +1,40 @@
+package dev.spillway.io;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * The mechanism layer: files, aligned memory, crc32c and zstd. One interface, four
+ * implementations ({@link BackendKind}) that pass one conformance suite; obtain one with
+ * {@link Backends#open(BackendKind)}.
+ *
+ * <p>Every implementation checks its arguments in Java before anything reaches native code
+ * (ranges, direct buffers, O_DIRECT alignment, closed handles), so a bad argument is an
+ * exception here and never a crash in C. Buffers passed in must be direct ByteBuffers; offsets
+ * and lengths are absolute indices into them and do not touch position or limit.
+ */
+public interface IoBackend {
+    /** Alignment of buffers from {@link #allocate} and of offsets and lengths on O_DIRECT files. */
+    int ALIGNMENT = 4096;
+
+    BackendKind kind();
+
+    /** Opens or creates a file; see {@link OpenFlag}. New files get mode 0600. */
+    IoFile open(Path path, Set<OpenFlag> flags);
+
+    /** Zero-filled memory aligned to {@link #ALIGNMENT}; freed by {@link AlignedBuffer#close()}. */
+    AlignedBuffer allocate(int size);
+
+    /** crc32c (Castagnoli) of {@code length} bytes of {@code data} from absolute {@code offset}. */
+    int crc32c(ByteBuffer data, int offset, int length);
+
+    /** A reusable zstd context plus the fused spill calls; one thread at a time. */
+    Codec newCodec();
+
+    /** Lowest zstd level accepted (negative levels are the fast ones). */
+    int minLevel();
+
+    /** Highest zstd level accepted. */
+    int maxLevel();
+}

@@ -1,0 +1,380 @@
+package dev.spillway.io;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdException;
+import com.sun.nio.file.ExtendedOpenOption;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+/**
+ * Pure Java: {@link FileChannel} with {@code ExtendedOpenOption.DIRECT}, zstd through zstd-jni,
+ * crc32c through {@link CRC32C}. Serves where libspillway cannot load. Differences from the
+ * native backends: no errno (0; the OS text is kept), no hole punching (returns false), and
+ * {@link IoFile#allocate} writes zeros past the end instead of calling fallocate.
+ */
+final class NioBackend implements IoBackend {
+    private static final FileAttribute<?> MODE_0600 = PosixFilePermissions.asFileAttribute(
+            PosixFilePermissions.fromString("rw-------"));
+
+    NioBackend() {
+        Zstd.minCompressionLevel(); // fails here, during selection, if zstd-jni cannot load
+    }
+
+    @Override
+    public BackendKind kind() {
+        return BackendKind.NIO;
+    }
+
+    @Override
+    public IoFile open(Path path, Set<OpenFlag> flags) {
+        Set<OpenOption> opts = new HashSet<>();
+        opts.add(StandardOpenOption.READ);
+        boolean readOnly = flags.contains(OpenFlag.READ_ONLY);
+        if (!readOnly) {
+            opts.add(StandardOpenOption.WRITE);
+        }
+        if (flags.contains(OpenFlag.CREATE)) {
+            opts.add(flags.contains(OpenFlag.EXCLUSIVE) ? StandardOpenOption.CREATE_NEW : StandardOpenOption.CREATE);
+        }
+        if (flags.contains(OpenFlag.TRUNCATE)) {
+            opts.add(StandardOpenOption.TRUNCATE_EXISTING);
+        }
+        if (flags.contains(OpenFlag.NO_FOLLOW)) {
+            opts.add(LinkOption.NOFOLLOW_LINKS);
+        }
+        boolean direct = flags.contains(OpenFlag.DIRECT);
+        if (direct) {
+            Set<OpenOption> withDirect = new HashSet<>(opts);
+            withDirect.add(ExtendedOpenOption.DIRECT);
+            try {
+                return new NioFile(path, FileChannel.open(path, withDirect, MODE_0600), true, readOnly);
+            } catch (IOException e) {
+                if (!isInvalidArgument(e)) {
+                    throw error("open", path, -1, -1, e);
+                }
+                // the file system refuses O_DIRECT: fall through and open buffered; isDirect() says so
+            } catch (UnsupportedOperationException e) {
+                // DIRECT unsupported by this file system provider: open buffered; isDirect() says so
+            }
+        }
+        try {
+            return new NioFile(path, FileChannel.open(path, opts, MODE_0600), false, readOnly);
+        } catch (IOException e) {
+            throw error("open", path, -1, -1, e);
+        }
+    }
+
+    private static boolean isInvalidArgument(IOException e) {
+        String m = e.getMessage();
+        return m != null && m.contains("Invalid argument");
+    }
+
+    @Override
+    public AlignedBuffer allocate(int size) {
+        if (size <= 0 || size > Integer.MAX_VALUE - ALIGNMENT) {
+            throw new IllegalArgumentException("allocate: size " + size + " must be in [1, " + (Integer.MAX_VALUE - ALIGNMENT) + "]");
+        }
+        ByteBuffer raw = ByteBuffer.allocateDirect(size + ALIGNMENT);
+        ByteBuffer aligned = raw.alignedSlice(ALIGNMENT).limit(size).slice();
+        return new AlignedBuffer(aligned, 0, size, address -> { });
+    }
+
+    @Override
+    public int crc32c(ByteBuffer data, int offset, int length) {
+        Checks.range("crc32c", data, offset, length);
+        CRC32C c = new CRC32C();
+        c.update(data.duplicate().limit(offset + length).position(offset));
+        return (int) c.getValue();
+    }
+
+    @Override
+    public Codec newCodec() {
+        return new NioCodec(this);
+    }
+
+    @Override
+    public int minLevel() {
+        return Zstd.minCompressionLevel();
+    }
+
+    @Override
+    public int maxLevel() {
+        return Zstd.maxCompressionLevel();
+    }
+
+    /** Maps an IOException to errno by the OS text the JDK kept (the JDK drops the number). */
+    static NativeIoException error(String op, Path path, long offset, long length, IOException e) {
+        int errno = 0;
+        String text = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        if (e instanceof NoSuchFileException) {
+            errno = 2;
+            text = "No such file or directory";
+        } else if (e instanceof FileAlreadyExistsException) {
+            errno = Errno.EEXIST;
+            text = "File exists";
+        } else if (e instanceof AccessDeniedException) {
+            errno = 13;
+            text = "Permission denied";
+        } else if (e instanceof ClosedChannelException) {
+            errno = Errno.EBADF;
+            text = "Bad file descriptor";
+        } else if (e instanceof FileSystemException fse && fse.getReason() != null) {
+            text = fse.getReason();
+        }
+        if (text.contains("No space left")) {
+            errno = Errno.ENOSPC;
+        } else if (text.contains("Input/output error")) {
+            errno = Errno.EIO;
+        } else if (text.contains("symbolic link")) {
+            errno = Errno.ELOOP;
+        } else if (text.contains("Invalid argument")) {
+            errno = Errno.EINVAL;
+        }
+        return new NativeIoException(op, path, offset, length, errno, text, e);
+    }
+
+    private static final class NioFile extends AbstractIoFile {
+        private final FileChannel ch;
+
+        NioFile(Path path, FileChannel ch, boolean direct, boolean readOnly) {
+            super(path, direct, readOnly);
+            this.ch = ch;
+        }
+
+        @Override
+        int doRead(ByteBuffer dst, int dstOffset, int length, long fileOffset) {
+            ByteBuffer b = dst.duplicate().limit(dstOffset + length).position(dstOffset);
+            int done = 0;
+            try {
+                while (b.hasRemaining()) {
+                    int n = ch.read(b, fileOffset + done);
+                    if (n < 0) {
+                        break;
+                    }
+                    done += n;
+                }
+                return done;
+            } catch (IOException e) {
+                throw error("pread", path(), fileOffset, length, e);
+            }
+        }
+
+        @Override
+        void doWrite(ByteBuffer src, int srcOffset, int length, long fileOffset) {
+            ByteBuffer b = src.duplicate().limit(srcOffset + length).position(srcOffset);
+            int done = 0;
+            try {
+                while (b.hasRemaining()) {
+                    done += ch.write(b, fileOffset + done);
+                }
+            } catch (IOException e) {
+                throw error("pwrite", path(), fileOffset, length, e);
+            }
+        }
+
+        @Override
+        void doSync() {
+            try {
+                ch.force(false);
+            } catch (IOException e) {
+                throw error("fdatasync", path(), -1, -1, e);
+            }
+        }
+
+        @Override
+        void doAllocate(long offset, long length) {
+            try {
+                long size = ch.size();
+                long end = offset + length;
+                if (end <= size) {
+                    return;
+                }
+                // NIO has no fallocate: write real zeros from the old end, so ENOSPC shows now.
+                // A second, buffered descriptor needs no O_DIRECT alignment.
+                try (SeparateDescriptor f = new SeparateDescriptor(path())) {
+                    byte[] zeros = new byte[1 << 16];
+                    f.raf.seek(size);
+                    for (long pos = size; pos < end; pos += zeros.length) {
+                        f.raf.write(zeros, 0, (int) Math.min(zeros.length, end - pos));
+                    }
+                }
+            } catch (IOException e) {
+                throw error("fallocate", path(), offset, length, e);
+            }
+        }
+
+        @Override
+        void doTruncate(long length) {
+            try {
+                if (length < ch.size()) {
+                    ch.truncate(length);
+                } else {
+                    // FileChannel.truncate never grows a file
+                    try (SeparateDescriptor f = new SeparateDescriptor(path())) {
+                        f.raf.setLength(length);
+                    }
+                }
+            } catch (IOException e) {
+                throw error("ftruncate", path(), length, -1, e);
+            }
+        }
+
+        @Override
+        boolean doPunchHole(long offset, long length) {
+            return false;
+        }
+
+        @Override
+        long doSize() {
+            try {
+                return ch.size();
+            } catch (IOException e) {
+                throw error("fstat", path(), -1, -1, e);
+            }
+        }
+
+        @Override
+        void doClose() {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                throw error("close", path(), -1, -1, e);
+            }
+        }
+    }
+
+    /** A second, buffered descriptor for what FileChannel cannot do (grow a file). */
+    private static final class SeparateDescriptor implements AutoCloseable {
+        final java.io.RandomAccessFile raf;
+
+        SeparateDescriptor(Path path) throws IOException {
+            this.raf = new java.io.RandomAccessFile(path.toFile(), "rw");
+        }
+
+        @Override
+        public void close() throws IOException {
+            raf.close();
+        }
+    }
+
+    private static final class NioCodec extends AbstractCodec {
+        private final ZstdCompressCtx cctx = new ZstdCompressCtx();
+        private final ZstdDecompressCtx dctx = new ZstdDecompressCtx();
+        private final CRC32C crc = new CRC32C();
+
+        NioCodec(IoBackend backend) {
+            super(backend);
+        }
+
+        @Override
+        int doCompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset, int dstCapacity,
+                int level) {
+            try {
+                cctx.setLevel(level);
+                return cctx.compressDirectByteBuffer(dst, dstOffset, dstCapacity, src, srcOffset, srcLength);
+            } catch (ZstdException e) {
+                throw new IllegalArgumentException("compress of " + srcLength + " bytes into " + dstCapacity
+                        + ": " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        int doDecompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset, int dstCapacity) {
+            try {
+                return dctx.decompressDirectByteBuffer(dst, dstOffset, dstCapacity, src, srcOffset, srcLength);
+            } catch (ZstdException e) {
+                throw new dev.spillway.CorruptDataException("decompress of " + srcLength + " bytes: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        SpillBlock doSpillWrite(IoFile file, long fileOffset, ByteBuffer src, int srcOffset, int srcLength, int level,
+                int maxPayload, AlignedBuffer scratch) {
+            ByteBuffer s = scratch.buffer();
+            int h = SpillFormat.HEADER_SIZE;
+            int codec = SpillFormat.CODEC_RAW;
+            int payload = srcLength;
+            if (level != SpillFormat.LEVEL_NONE && srcLength > 0) {
+                int n = doCompress(src, srcOffset, srcLength, s, h, s.capacity() - h, level);
+                if (n <= maxPayload) {
+                    codec = SpillFormat.CODEC_ZSTD;
+                    payload = n;
+                }
+            }
+            if (codec == SpillFormat.CODEC_RAW) {
+                s.put(h, src, srcOffset, srcLength);
+            }
+            int stored = SpillFormat.storedSize(payload);
+            SpillFormat.putHeader(s, 0, codec, payload, srcLength);
+            s.put(h + payload, new byte[stored - h - payload]);
+            SpillFormat.putCrc(s, 0, crcOf(s, payload));
+            file.write(s, 0, stored, fileOffset);
+            return new SpillBlock(stored, codec, payload);
+        }
+
+        private int crcOf(ByteBuffer block, int payload) {
+            crc.reset();
+            crc.update(block.duplicate().limit(16).position(0));
+            crc.update(block.duplicate().limit(SpillFormat.HEADER_SIZE + payload).position(SpillFormat.HEADER_SIZE));
+            return (int) crc.getValue();
+        }
+
+        @Override
+        void doSpillRead(IoFile file, long fileOffset, int storedSize, ByteBuffer dst, int dstOffset, int dstLength,
+                AlignedBuffer scratch) {
+            ByteBuffer s = scratch.buffer();
+            int n = file.read(s, 0, storedSize, fileOffset);
+            if (n < storedSize) {
+                throw corrupt(file, fileOffset, "block truncated: " + n + " of " + storedSize + " bytes on disk");
+            }
+            SpillFormat.Header hd;
+            try {
+                hd = SpillFormat.parseHeader(s, 0, storedSize, dstLength);
+            } catch (dev.spillway.CorruptDataException e) {
+                throw corrupt(file, fileOffset, e.getMessage());
+            }
+            int actual = crcOf(s, hd.payloadLength());
+            if (actual != hd.crc()) {
+                throw corrupt(file, fileOffset, String.format("crc32c mismatch (stored 0x%08x, computed 0x%08x)",
+                        hd.crc(), actual));
+            }
+            if (hd.codec() == SpillFormat.CODEC_RAW) {
+                dst.put(dstOffset, s, SpillFormat.HEADER_SIZE, dstLength);
+                return;
+            }
+            int got;
+            try {
+                got = dctx.decompressDirectByteBuffer(dst, dstOffset, dstLength, s, SpillFormat.HEADER_SIZE,
+                        hd.payloadLength());
+            } catch (ZstdException e) {
+                throw corrupt(file, fileOffset, "zstd: " + e.getMessage());
+            }
+            if (got != dstLength) {
+                throw corrupt(file, fileOffset, "decompressed " + got + " bytes, " + dstLength + " expected");
+            }
+        }
+
+        @Override
+        void doClose() {
+            cctx.close();
+            dctx.close();
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package dev.spillway.memory;
+
+import dev.spillway.MemoryLimitExceededException;
+import dev.spillway.MemoryTag;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * One memory limit for page frames and transient buffers, with usage per {@link MemoryTag}.
+ *
+ * <p>Reserve first, then evict until the reservation fits (DuckDB's order): {@link #reserve}
+ * adds the bytes optimistically with a CAS; if that would pass the limit it asks the registered
+ * {@link Reclaimer}s (the page pool, the transient buffer pool) in turn to evict, and fails with
+ * {@link MemoryLimitExceededException} when none can free anything more. No lock is held while a
+ * reclaimer evicts, so eviction I/O (write-back, spill) runs concurrently with other reservations.
+ */
+public final class MemoryAccountant {
+    /** Something that can give memory back by evicting (the page pool, the transient buffer pool). */
+    @FunctionalInterface
+    public interface Reclaimer {
+        /**
+         * Evicts until at least {@code bytes} were released through {@link MemoryAccountant#release}
+         * or nothing more can be evicted; returns the bytes released (0 if none).
+         */
+        long reclaim(long bytes);
+    }
+
+    private final AtomicLong limit;
+    private final AtomicLong used = new AtomicLong();
+    private final AtomicLongArray byTag = new AtomicLongArray(MemoryTag.values().length);
+    private final List<Reclaimer> reclaimers = new CopyOnWriteArrayList<>();
+    /** Rotates which reclaimer is asked first, so neither pool is always the one to shrink. */
+    private final AtomicLong rotation = new AtomicLong();
+
+    public MemoryAccountant(long limitBytes) {
+        checkLimit(limitBytes);
+        this.limit = new AtomicLong(limitBytes);
+    }
+
+    private static void checkLimit(long limitBytes) {
+        if (limitBytes <= 0) {
+            throw new IllegalArgumentException("memory limit must be positive, was " + limitBytes);
+        }
+    }
+
+    public void addReclaimer(Reclaimer r) {
+        reclaimers.add(r);
+    }
+
+    public long limit() {
+        return limit.get();
+    }
+
+    public long used() {
+        return used.get();
+    }
+
+    public long used(MemoryTag tag) {
+        return byTag.get(tag.ordinal());
+    }
+
+    public Map<MemoryTag, Long> usageByTag() {
+        Map<MemoryTag, Long> m = new EnumMap<>(MemoryTag.class);
+        for (MemoryTag t : MemoryTag.values()) {
+            long v = byTag.get(t.ordinal());
+            if (v != 0) {
+                m.put(t, v);
+            }
+        }
+        return m;
+    }
+
+    /** Reserves without evicting; false if it would pass the limit. */
+    public boolean tryReserve(MemoryTag tag, long bytes) {
+        checkBytes(bytes);
+        long lim = limit.get();
+        for (;;) {
+            long u = used.get();
+            if (u + bytes > lim) {
+                return false;
+            }
+            if (used.compareAndSet(u, u + bytes)) {
+                byTag.addAndGet(tag.ordinal(), bytes);
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Reserves {@code bytes} for {@code tag}, evicting through the reclaimers as needed.
+     * @throws MemoryLimitExceededException when nothing more can be evicted; nothing is reserved then
+     */
+    public void reserve(String operation, MemoryTag tag, long bytes) {
+        checkBytes(bytes);
+        if (bytes > limit.get()) {
+            throw new MemoryLimitExceededException(operation, tag, bytes, used.get(), limit.get(), usageByTag());
+        }
+        int idle = 0;
+        while (!tryReserve(tag, bytes)) {
+            long need = used.get() + bytes - limit.get();
+            if (need <= 0) {
+                continue; // someone released meanwhile: just retry
+            }
+            if (reclaimAny(need) > 0) {
+                idle = 0;
+            } else if (++idle > 2) { // every reclaimer came back empty twice in a row: all pinned
+                throw new MemoryLimitExceededException(operation, tag, bytes, used.get(), limit.get(), usageByTag());
+            } else {
+                Thread.yield(); // another thread may be finishing an eviction right now
+            }
+        }
+    }
+
+    private long reclaimAny(long need) {
+        int n = reclaimers.size();
+        if (n == 0) {
+            return 0;
+        }
+        int start = (int) (rotation.getAndIncrement() % n);
+        long freed = 0;
+        for (int i = 0; i < n && freed < need; i++) {
+            freed += reclaimers.get((start + i) % n).reclaim(need - freed);
+        }
+        return freed;
+    }
+
+    public void release(MemoryTag tag, long bytes) {
+        checkBytes(bytes);
+        long after = used.addAndGet(-bytes);
+        long tagAfter = byTag.addAndGet(tag.ordinal(), -bytes);
+        if (after < 0 || tagAfter < 0) {
+            throw new IllegalStateException("memory accounting went negative releasing " + bytes + " bytes of " + tag
+                    + " (used " + after + ", " + tag + " " + tagAfter + ")");
+        }
+    }
+
+    /** Moves accounted bytes from one tag to another (e.g. a buffer re-tagged by its owner). */
+    public void retag(MemoryTag from, MemoryTag to, long bytes) {
+        checkBytes(bytes);
+        byTag.addAndGet(to.ordinal(), bytes);
+        byTag.addAndGet(from.ordinal(), -bytes);
+    }
+
+    /**
+     * Changes the limit at run time, evicting down to it. Fails, leaving the old limit, if what is
+     * pinned does not fit the new one.
+     */
+    public synchronized void setLimit(long newLimit) {
+        checkLimit(newLimit);
+        long old = limit.getAndSet(newLimit); // lower first, so no one refills while we evict
+        if (newLimit >= old) {
+            return;
+        }
+        int idle = 0;
+        while (used.get() > newLimit) {
+            if (reclaimAny(used.get() - newLimit) > 0) {
+                idle = 0;
+            } else if (++idle > 2) {
+                long u = used.get();
+                limit.set(old);
+                throw new MemoryLimitExceededException("cannot lower the memory limit from " + old + " to " + newLimit
+                        + " bytes: " + u + " bytes are pinned or otherwise not evictable; usage by tag: " + usageByTag()
+                        + "; the limit stays " + old, 0, u, old, usageByTag());
+            }
+        }
+    }
+
+    private static void checkBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("negative byte count " + bytes);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+package dev.spillway.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spillway.ClosedException;
+import dev.spillway.CorruptDataException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * One suite for every I/O backend that loads here: every operation, the error cases, and
+ * spill blocks written by one backend read back by every other.
+ */
+class BackendConformanceTest {
+    static final EnumSet<OpenFlag> CREATE_DIRECT = EnumSet.of(OpenFlag.CREATE, OpenFlag.DIRECT);
+    static final int BLOCK = 256 * 1024;
+
+    @TempDir
+    Path dir;
+
+    static Stream<IoBackend> backends() {
+        return Backends.available().stream();
+    }
+
+    static Stream<Arguments> backendPairs() {
+        List<Arguments> pairs = new ArrayList<>();
+        for (IoBackend w : Backends.available()) {
+            for (IoBackend r : Backends.available()) {
+                pairs.add(Arguments.of(w, r));
+            }
+        }
+        return pairs.stream();
+    }
+
+    @AfterEach
+    void noLeakedBuffers() {
+        assertEquals(0, AlignedBuffer.liveCount(), "aligned buffers leaked by the test");
+    }
+
+    @Test
+    void nativeBackendIsActiveWhereItShouldBe() {
+        // CI builds libspillway: a silent fallback to nio must fail here, not pass unnoticed.
+        if (Boolean.getBoolean("spillway.require.native")) {
+            assertEquals(BackendKind.JNI, Backends.selection().chosen(), Backends.selection().toString());
+        }
+        assertTrue(Backends.available().stream().anyMatch(b -> b.kind() == BackendKind.NIO));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void writeReadRoundTripWithDirectIo(IoBackend b) {
+        Path p = dir.resolve("rw.dat");
+        try (IoFile f = b.open(p, CREATE_DIRECT); AlignedBuffer buf = b.allocate(3 * 4096);
+                AlignedBuffer back = b.allocate(4 * 4096)) {
+            byte[] data = TestData.random(3 * 4096, 1);
+            buf.buffer().put(0, data);
+            f.write(buf.buffer(), 0, 3 * 4096, 4096);
+            assertEquals(4 * 4096, f.size());
+            assertEquals(3 * 4096, f.read(back.buffer(), 0, 3 * 4096, 4096));
+            assertArrayEquals(data, TestData.bytes(back.buffer(), 0, 3 * 4096));
+            // the gap before reads as zeros; past the end is a short read, then 0
+            assertEquals(4096, f.read(back.buffer(), 0, 4096, 0));
+            assertArrayEquals(new byte[4096], TestData.bytes(back.buffer(), 0, 4096));
+            assertEquals(4096, f.read(back.buffer(), 0, 2 * 4096, 3 * 4096));
+            assertEquals(0, f.read(back.buffer(), 0, 4096, 100 * 4096));
+            f.sync();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void newFilesAreOwnerOnly(IoBackend b) throws Exception {
+        Path p = dir.resolve("mode.dat");
+        try (IoFile f = b.open(p, EnumSet.of(OpenFlag.CREATE, OpenFlag.EXCLUSIVE))) {
+            assertTrue(f.isOpen());
+        }
+        assertEquals(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+                Files.getPosixFilePermissions(p));
+        NativeIoException e = assertThrows(NativeIoException.class,
+                () -> b.open(p, EnumSet.of(OpenFlag.CREATE, OpenFlag.EXCLUSIVE)));
+        assertEquals(Errno.EEXIST, e.errno());
+        assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void missingFileAndSymlinkAreClearErrors(IoBackend b) throws Exception {
+        Path missing = dir.resolve("nope");
+        NativeIoException e = assertThrows(NativeIoException.class, () -> b.open(missing, Set.of()));
+        assertTrue(e.getMessage().contains("open") && e.getMessage().contains(missing.toString()), e.getMessage());
+        Path target = dir.resolve("target");
+        Files.write(target, new byte[10]);
+        Path link = Files.createSymbolicLink(dir.resolve("link"), target);
+        assertThrows(NativeIoException.class, () -> b.open(link, EnumSet.of(OpenFlag.NO_FOLLOW)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void sizeOperations(IoBackend b) {
+        Path p = dir.resolve("size.dat");
+        try (IoFile f = b.open(p, CREATE_DIRECT); AlignedBuffer buf = b.allocate(4096)) {
+            f.allocate(0, 8 * 4096);
+            assertEquals(8 * 4096, f.size());
+            buf.buffer().put(0, TestData.random(4096, 2));
+            f.write(buf.buffer(), 0, 4096, 4096);
+            if (f.punchHole(4096, 4096)) {
+                assertEquals(8 * 4096, f.size());
+                f.read(buf.buffer(), 0, 4096, 4096);
+                assertArrayEquals(new byte[4096], TestData.bytes(buf.buffer(), 0, 4096));
+            } else {
+                assertEquals(BackendKind.NIO, b.kind(), "only nio may lack hole punching on ext4/tmpfs");
+            }
+            f.truncate(4096);
+            assertEquals(4096, f.size());
+            f.truncate(5 * 4096);
+            assertEquals(5 * 4096, f.size());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void badArgumentsAreExceptionsNotCrashes(IoBackend b) {
+        Path p = dir.resolve("args.dat");
+        try (IoFile f = b.open(p, CREATE_DIRECT); AlignedBuffer buf = b.allocate(8192)) {
+            ByteBuffer bb = buf.buffer();
+            assertThrows(IndexOutOfBoundsException.class, () -> f.read(bb, 4096, 8192, 0));
+            assertThrows(IndexOutOfBoundsException.class, () -> f.read(bb, -1, 10, 0));
+            assertThrows(IllegalArgumentException.class, () -> f.read(bb, 0, 4096, -4096));
+            assertThrows(IllegalArgumentException.class, () -> f.write(bb, 0, 4096, Long.MAX_VALUE - 10));
+            assertThrows(IllegalArgumentException.class, () -> f.read(ByteBuffer.allocate(4096), 0, 4096, 0));
+            assertThrows(IllegalArgumentException.class, () -> f.allocate(-1, 10));
+            assertThrows(IllegalArgumentException.class, () -> f.truncate(-1));
+            if (f.isDirect()) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.read(bb, 1, 4096, 0));
+                assertTrue(e.getMessage().contains("O_DIRECT"), e.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> f.write(bb, 0, 100, 0));
+                assertThrows(IllegalArgumentException.class, () -> f.write(bb, 0, 4096, 512));
+            }
+            assertThrows(IllegalArgumentException.class, () -> b.allocate(0));
+            assertThrows(IllegalArgumentException.class, () -> b.allocate(-5));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void closedFileIsRefused(IoBackend b) {
+        Path p = dir.resolve("closed.dat");
+        IoFile f = b.open(p, CREATE_DIRECT);
+        f.close();
+        f.close(); // idempotent
+        assertFalse(f.isOpen());
+        try (AlignedBuffer buf = b.allocate(4096)) {
+            ClosedException e = assertThrows(ClosedException.class, () -> f.read(buf.buffer(), 0, 4096, 0));
+            assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
+            assertThrows(ClosedException.class, () -> f.write(buf.buffer(), 0, 4096, 0));
+            assertThrows(ClosedException.class, f::sync);
+            assertThrows(ClosedException.class, f::size);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void readOnlyFileRefusesWrites(IoBackend b) throws Exception {
+        Path p = dir.resolve("ro.dat");
+        Files.write(p, new byte[8192]);
+        try (IoFile f = b.open(p, EnumSet.of(OpenFlag.READ_ONLY)); AlignedBuffer buf = b.allocate(4096)) {
+            assertTrue(f.isReadOnly());
+            assertThrows(IllegalStateException.class, () -> f.write(buf.buffer(), 0, 4096, 0));
+            assertEquals(4096, f.read(buf.buffer(), 0, 4096, 0));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void crc32cKnownVectors(IoBackend b) {
+        ByteBuffer v = TestData.direct("123456789".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(0xE3069283, b.crc32c(v, 0, 9));
+        assertEquals(0x8A9136AA, b.crc32c(ByteBuffer.allocateDirect(32), 0, 32));
+        ByteBuffer r = TestData.direct(TestData.random(10000, 3));
+        java.util.zip.CRC32C ref = new java.util.zip.CRC32C();
+        ref.update(r.duplicate().position(7).limit(7 + 9000));
+        assertEquals((int) ref.getValue(), b.crc32c(r, 7, 9000));
+        assertThrows(IndexOutOfBoundsException.class, () -> b.crc32c(r, 9000, 2000));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void compressRoundTripAtEveryKindOfLevel(IoBackend b) {
+        byte[] data = TestData.csv(BLOCK, 4);
+        ByteBuffer src = TestData.direct(data);
+        ByteBuffer frame = ByteBuffer.allocateDirect(SpillFormat.compressBound(BLOCK));
+        ByteBuffer back = ByteBuffer.allocateDirect(BLOCK);
+        try (Codec c = b.newCodec()) {
+            for (int level : new int[] {-5, -1, 1, 3, 5}) {
+                int n = c.compress(src, 0, BLOCK, frame, 0, frame.capacity(), level);
+                assertTrue(n > 0 && n < BLOCK * 3 / 4, "level " + level + " compressed to " + n);
+                assertEquals(BLOCK, c.decompress(frame, 0, n, back, 0, BLOCK));
+                assertArrayEquals(data, TestData.bytes(back, 0, BLOCK));
+            }
+            assertThrows(IllegalArgumentException.class, () -> c.compress(src, 0, BLOCK, frame, 0, frame.capacity(), 99));
+            assertThrows(IllegalArgumentException.class,
+                    () -> c.compress(src, 0, BLOCK, frame, 0, frame.capacity(), b.minLevel() - 1));
+            // corrupt frame: exception, and the codec still works afterwards
+            ByteBuffer junk = TestData.direct(TestData.random(1000, 5));
+            assertThrows(CorruptDataException.class, () -> c.decompress(junk, 0, 1000, back, 0, BLOCK));
+            int n = c.compress(src, 0, BLOCK, frame, 0, frame.capacity(), 1);
+            assertThrows(CorruptDataException.class, () -> c.decompress(frame, 0, n / 2, back, 0, BLOCK));
+            assertEquals(BLOCK, c.decompress(frame, 0, n, back, 0, BLOCK));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void closedCodecIsRefused(IoBackend b) {
+        Codec c = b.newCodec();
+        c.close();
+        ByteBuffer x = ByteBuffer.allocateDirect(100);
+        assertThrows(ClosedException.class, () -> c.compress(x, 0, 10, x, 50, 50, 1));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backendPairs")
+    void spillBlocksReadBackThroughEveryBackend(IoBackend writer, IoBackend reader) {
+        Path p = dir.resolve("spill-" + writer.kind() + "-" + reader.kind());
+        byte[] csv = TestData.csv(BLOCK, 6);
+        byte[] rnd = TestData.random(BLOCK, 7);
+        try (IoFile wf = writer.open(p, CREATE_DIRECT); Codec wc = writer.newCodec();
+                AlignedBuffer ws = writer.allocate(SpillFormat.scratchSize(BLOCK))) {
+            SpillBlock a = wc.spillWrite(wf, 0, TestData.direct(csv), 0, BLOCK, 1, 224 * 1024 - SpillFormat.HEADER_SIZE, ws);
+            assertEquals(SpillFormat.CODEC_ZSTD, a.codec());
+            assertTrue(a.storedSize() < BLOCK && a.storedSize() % 4096 == 0, a.toString());
+            SpillBlock r = wc.spillWrite(wf, 256 * 1024 + 4096, TestData.direct(rnd), 0, BLOCK, 1, BLOCK - 1, ws);
+            assertEquals(SpillFormat.CODEC_RAW, r.codec());
+            assertEquals(BLOCK + 4096, r.storedSize());
+            SpillBlock none = wc.spillWrite(wf, 2 * (256 * 1024 + 4096), TestData.direct(csv), 0, BLOCK,
+                    SpillFormat.LEVEL_NONE, BLOCK, ws);
+            assertEquals(SpillFormat.CODEC_RAW, none.codec());
+
+            try (IoFile rf = reader.open(p, EnumSet.of(OpenFlag.DIRECT)); Codec rc = reader.newCodec();
+                    AlignedBuffer rs = reader.allocate(SpillFormat.scratchSize(BLOCK))) {
+                ByteBuffer dst = ByteBuffer.allocateDirect(BLOCK);
+                rc.spillRead(rf, 0, a.storedSize(), dst, 0, BLOCK, rs);
+                assertArrayEquals(csv, TestData.bytes(dst, 0, BLOCK));
+                rc.spillRead(rf, 256 * 1024 + 4096, r.storedSize(), dst, 0, BLOCK, rs);
+                assertArrayEquals(rnd, TestData.bytes(dst, 0, BLOCK));
+                rc.spillRead(rf, 2 * (256 * 1024 + 4096), none.storedSize(), dst, 0, BLOCK, rs);
+                assertArrayEquals(csv, TestData.bytes(dst, 0, BLOCK));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void corruptSpillBlocksNameFileAndOffset(IoBackend b) {
+        Path p = dir.resolve("corrupt.spill");
+        byte[] csv = TestData.csv(BLOCK, 8);
+        try (IoFile f = b.open(p, CREATE_DIRECT); Codec c = b.newCodec();
+                AlignedBuffer s = b.allocate(SpillFormat.scratchSize(BLOCK));
+                AlignedBuffer one = b.allocate(4096)) {
+            SpillBlock blk = c.spillWrite(f, 4096, TestData.direct(csv), 0, BLOCK, 3, BLOCK - 1, s);
+            ByteBuffer dst = ByteBuffer.allocateDirect(BLOCK);
+            // flip one byte in each of: magic, codec, payload length, raw length, crc, reserved, payload
+            for (int at : new int[] {0, 4, 9, 13, 17, 25, 40, 1000, blk.payloadLength() + 31}) {
+                f.read(one.buffer(), 0, 4096, 4096 + (at / 4096) * 4096L);
+                int i = at % 4096;
+                one.buffer().put(i, (byte) (one.buffer().get(i) ^ 0x10));
+                f.write(one.buffer(), 0, 4096, 4096 + (at / 4096) * 4096L);
+                CorruptDataException e = assertThrows(CorruptDataException.class,
+                        () -> c.spillRead(f, 4096, blk.storedSize(), dst, 0, BLOCK, s), "flip at " + at);
+                assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("offset 4096"), e.getMessage());
+                one.buffer().put(i, (byte) (one.buffer().get(i) ^ 0x10));
+                f.write(one.buffer(), 0, 4096, 4096 + (at / 4096) * 4096L);
+            }
+            c.spillRead(f, 4096, blk.storedSize(), dst, 0, BLOCK, s);
+            assertArrayEquals(csv, TestData.bytes(dst, 0, BLOCK));
+            // a wrong expected length, a truncated file, and bad arguments
+            assertThrows(CorruptDataException.class, () -> c.spillRead(f, 4096, blk.storedSize(), dst, 0, BLOCK - 1, s));
+            assertThrows(IllegalArgumentException.class, () -> c.spillRead(f, 100, blk.storedSize(), dst, 0, BLOCK, s));
+            assertThrows(IllegalArgumentException.class,
+                    () -> c.spillWrite(f, 0, TestData.direct(csv), 0, BLOCK, 1, BLOCK, one));
+            f.truncate(8192);
+            assertThrows(CorruptDataException.class, () -> c.spillRead(f, 4096, blk.storedSize(), dst, 0, BLOCK, s));
+        }
+    }
+}

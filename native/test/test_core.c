@@ -1,0 +1,319 @@
+/* test_core.c — the C core: files, memory, crc32c, zstd, spill blocks, and hostile input. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "spillway.h"
+
+static char dir[512];
+
+static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t next_rand(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* CSV-like text: compresses about 2-3x with zstd -1. */
+static void fill_csv(unsigned char *p, int64_t n) {
+    int64_t i = 0;
+    while (i < n) {
+        char line[96];
+        int k = snprintf(line, sizeof line, "%llu,customer_%llu,%llu.%02llu,2026-11-%02llu\n",
+                         (unsigned long long)(next_rand() % 100000), (unsigned long long)(next_rand() % 5000),
+                         (unsigned long long)(next_rand() % 1000), (unsigned long long)(next_rand() % 100),
+                         (unsigned long long)(next_rand() % 28 + 1));
+        for (int j = 0; j < k && i < n; j++) p[i++] = (unsigned char)line[j];
+    }
+}
+
+static void fill_random(unsigned char *p, int64_t n) {
+    for (int64_t i = 0; i < n; i++) p[i] = (unsigned char)next_rand();
+}
+
+static void test_crc32c(void) {
+    const char *v = "123456789";
+    CHECK_EQ(spw_crc32c(0, v, 9), 0xE3069283u);
+    CHECK_EQ(spw_crc32c_software(0, v, 9), 0xE3069283u);
+    /* continuing equals one pass */
+    CHECK_EQ(spw_crc32c(spw_crc32c(0, v, 4), v + 4, 5), 0xE3069283u);
+    /* 32 zero bytes: RFC 3720 B.4 vector */
+    unsigned char z[32] = {0};
+    CHECK_EQ(spw_crc32c(0, z, 32), 0x8A9136AAu);
+    unsigned char ff[32];
+    memset(ff, 0xFF, sizeof ff);
+    CHECK_EQ(spw_crc32c(0, ff, 32), 0x62A8AB43u);
+    /* hardware and software agree at every length and alignment */
+    unsigned char buf[1031];
+    fill_random(buf, sizeof buf);
+    for (int off = 0; off < 8; off++) {
+        for (int len = 0; len < 1000; len += 37) {
+            CHECK_EQ(spw_crc32c(7, buf + off, len), spw_crc32c_software(7, buf + off, len));
+        }
+    }
+    CHECK_EQ(spw_crc32c(5, NULL, 10), 5u);
+    CHECK_EQ(spw_crc32c(5, buf, -1), 5u);
+}
+
+static void test_memory(void) {
+    void *p = spw_aligned_alloc(10000, 4096);
+    CHECK(p != NULL);
+    CHECK(((uintptr_t)p & 4095) == 0);
+    unsigned char *b = p;
+    int zero = 1;
+    for (int i = 0; i < 10000; i++) zero &= b[i] == 0;
+    CHECK(zero);
+    spw_aligned_free(p);
+    CHECK(spw_aligned_alloc(0, 4096) == NULL);
+    CHECK(spw_aligned_alloc(-5, 4096) == NULL);
+    CHECK(spw_aligned_alloc(100, 3000) == NULL);
+    CHECK(spw_aligned_alloc(INT64_MAX, 4096) == NULL);
+    spw_aligned_free(NULL);
+}
+
+static void test_files(void) {
+    char p[600];
+    path_of(p, sizeof p, "files.dat");
+    unlink(p);
+    int direct = -1;
+    int fd = spw_open(p, SPW_O_CREAT | SPW_O_EXCL | SPW_O_DIRECT, 0600, &direct);
+    CHECK(fd >= 0);
+    CHECK(direct == 0 || direct == 1);
+    struct stat st;
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    int again = spw_open(p, SPW_O_CREAT | SPW_O_EXCL, 0600, &direct);
+    CHECK_EQ(again, -EEXIST);
+
+    unsigned char *buf = spw_aligned_alloc(3 * 4096, 4096);
+    fill_random(buf, 3 * 4096);
+    CHECK_EQ(spw_pwrite(fd, buf, 3 * 4096, 4096), 3 * 4096);
+    CHECK_EQ(spw_file_size(fd), 4 * 4096);
+    unsigned char *back = spw_aligned_alloc(4 * 4096, 4096);
+    CHECK_EQ(spw_pread(fd, back, 3 * 4096, 4096), 3 * 4096);
+    CHECK(memcmp(buf, back, 3 * 4096) == 0);
+    /* the hole at the start reads as zeros */
+    CHECK_EQ(spw_pread(fd, back, 4096, 0), 4096);
+    int zero = 1;
+    for (int i = 0; i < 4096; i++) zero &= back[i] == 0;
+    CHECK(zero);
+    /* past the end: short read, then 0 */
+    CHECK_EQ(spw_pread(fd, back, 2 * 4096, 3 * 4096), 4096);
+    CHECK_EQ(spw_pread(fd, back, 4096, 100 * 4096), 0);
+    /* bad arguments never reach the kernel */
+    CHECK_EQ(spw_pread(fd, back, -1, 0), SPW_E_ARG);
+    CHECK_EQ(spw_pread(fd, back, 4096, -4096), SPW_E_ARG);
+    CHECK_EQ(spw_pread(fd, NULL, 4096, 0), SPW_E_ARG);
+    CHECK_EQ(spw_pwrite(fd, buf, 4096, INT64_MAX - 10), SPW_E_ARG);
+    if (direct) {
+        /* O_DIRECT refuses a misaligned transfer with EINVAL, and says so */
+        CHECK_EQ(spw_pread(fd, back + 1, 4096, 0), -EINVAL);
+    }
+    CHECK_EQ(spw_fallocate(fd, 0, 8 * 4096), 0);
+    CHECK_EQ(spw_file_size(fd), 8 * 4096);
+    int ph = spw_punch_hole(fd, 4096, 4096);
+    CHECK(ph == 0 || ph == -EOPNOTSUPP);
+    if (ph == 0) {
+        CHECK_EQ(spw_pread(fd, back, 4096, 4096), 4096);
+        zero = 1;
+        for (int i = 0; i < 4096; i++) zero &= back[i] == 0;
+        CHECK(zero);
+        CHECK_EQ(spw_file_size(fd), 8 * 4096); /* KEEP_SIZE */
+    }
+    CHECK_EQ(spw_ftruncate(fd, 4096), 0);
+    CHECK_EQ(spw_file_size(fd), 4096);
+    CHECK_EQ(spw_ftruncate(fd, -1), SPW_E_ARG);
+    CHECK_EQ(spw_fdatasync(fd), 0);
+    CHECK_EQ(spw_close(fd), 0);
+    /* a closed descriptor is EBADF, not a crash */
+    CHECK_EQ(spw_pread(fd, back, 4096, 0), -EBADF);
+    CHECK_EQ(spw_fdatasync(fd), -EBADF);
+    CHECK_EQ(spw_file_size(fd), -EBADF);
+    CHECK_EQ(spw_close(-1), -EBADF);
+
+    /* read-only refuses writes; missing file is ENOENT; symlinks refused with NOFOLLOW */
+    fd = spw_open(p, SPW_O_RDONLY, 0, &direct);
+    CHECK(fd >= 0);
+    CHECK_EQ(spw_pwrite(fd, buf, 4096, 0), -EBADF);
+    spw_close(fd);
+    char missing[600];
+    path_of(missing, sizeof missing, "no-such-file");
+    CHECK_EQ(spw_open(missing, 0, 0, &direct), -ENOENT);
+    char link[600];
+    path_of(link, sizeof link, "link.dat");
+    unlink(link);
+    CHECK(symlink(p, link) == 0);
+    CHECK_EQ(spw_open(link, SPW_O_NOFOLLOW, 0, &direct), -ELOOP);
+    CHECK_EQ(spw_open(p, 0x400, 0, &direct), SPW_E_ARG);
+    CHECK_EQ(spw_open(NULL, 0, 0, &direct), SPW_E_ARG);
+    unlink(link);
+    unlink(p);
+    spw_aligned_free(buf);
+    spw_aligned_free(back);
+}
+
+static void test_codec(void) {
+    spw_codec *c = spw_codec_new();
+    CHECK(c != NULL);
+    enum { N = 256 * 1024 };
+    unsigned char *src = malloc(N), *dst = malloc(N + 1024), *back = malloc(N);
+    fill_csv(src, N);
+    int64_t bound = spw_compress_bound(N);
+    unsigned char *frame = malloc((size_t)bound);
+    int levels[] = {-5, -1, 1, 3, 5, 19};
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
+        int64_t n = spw_compress(c, frame, bound, src, N, levels[i]);
+        CHECK(n > 0 && n < N);
+        CHECK_EQ(spw_decompress(c, back, N, frame, n), N);
+        CHECK(memcmp(src, back, N) == 0);
+    }
+    CHECK_EQ(spw_compress(c, frame, bound, src, N, spw_zstd_max_level() + 1), SPW_E_LEVEL);
+    CHECK_EQ(spw_compress(c, frame, bound, src, N, spw_zstd_min_level() - 1), SPW_E_LEVEL);
+    CHECK_EQ(spw_compress(c, frame, 10, src, N, 1), SPW_E_TOO_LARGE);
+    /* the context still works after an error */
+    int64_t n = spw_compress(c, frame, bound, src, N, 1);
+    CHECK(n > 0);
+    CHECK_EQ(spw_decompress(c, back, N, frame, n), N);
+    /* corrupt and truncated frames are errors, never crashes */
+    CHECK(spw_decompress(c, back, N, frame, n / 2) < 0);
+    frame[n / 2] ^= 0x5A;
+    int64_t r = spw_decompress(c, back, N, frame, n);
+    CHECK(r < 0 || r == N); /* a flip inside literals may still decode; the spill crc catches that */
+    CHECK_EQ(spw_decompress(c, back, 10, frame, n), SPW_E_TOO_LARGE);
+    fill_random(frame, 1000);
+    CHECK(spw_decompress(c, back, N, frame, 1000) < 0);
+    CHECK_EQ(spw_decompress(NULL, back, N, frame, 10), SPW_E_ARG);
+    free(src), free(dst), free(back), free(frame);
+    spw_codec_free(c);
+    spw_codec_free(NULL);
+}
+
+static void test_spill_blocks(void) {
+    spw_codec *c = spw_codec_new();
+    enum { N = 256 * 1024 };
+    unsigned char *src = malloc(N), *back = malloc(N);
+    int64_t cap = spw_spill_stored_size(spw_compress_bound(N));
+    unsigned char *blk = spw_aligned_alloc(cap, 4096);
+    int codec = -1;
+    int64_t payload = -1;
+
+    /* compressible: zstd, stored size a multiple of 4096 smaller than raw */
+    fill_csv(src, N);
+    int64_t stored = spw_spill_encode(c, src, N, 1, N - 1, blk, cap, &codec, &payload);
+    CHECK(stored > 0 && stored % 4096 == 0 && stored < N);
+    CHECK_EQ(codec, SPW_CODEC_ZSTD);
+    CHECK_EQ(stored, spw_spill_stored_size(payload));
+    CHECK_EQ(spw_spill_decode(c, blk, stored, back, N), N);
+    CHECK(memcmp(src, back, N) == 0);
+    /* wrong expected length is a format error */
+    CHECK_EQ(spw_spill_decode(c, blk, stored, back, N - 1), SPW_E_FORMAT);
+
+    /* incompressible: stored raw when the frame would not be smaller */
+    fill_random(src, N);
+    stored = spw_spill_encode(c, src, N, 1, N - 1, blk, cap, &codec, &payload);
+    CHECK_EQ(codec, SPW_CODEC_RAW);
+    CHECK_EQ(payload, N);
+    CHECK_EQ(stored, N + 4096);
+    CHECK_EQ(spw_spill_decode(c, blk, stored, back, N), N);
+    CHECK(memcmp(src, back, N) == 0);
+    /* LEVEL_NONE always raw; max_payload forces raw */
+    fill_csv(src, N);
+    spw_spill_encode(c, src, N, SPW_LEVEL_NONE, N, blk, cap, &codec, &payload);
+    CHECK_EQ(codec, SPW_CODEC_RAW);
+    spw_spill_encode(c, src, N, 1, 100, blk, cap, &codec, &payload);
+    CHECK_EQ(codec, SPW_CODEC_RAW);
+    CHECK_EQ(spw_spill_encode(c, src, N, 99, N, blk, cap, &codec, &payload), SPW_E_LEVEL);
+    CHECK_EQ(spw_spill_encode(c, src, N, 1, N, blk, 100, &codec, &payload), SPW_E_TOO_LARGE);
+
+    /* every single-byte flip in header and payload is caught */
+    stored = spw_spill_encode(c, src, N, 1, N - 1, blk, cap, &codec, &payload);
+    int caught = 0, flips = 0;
+    for (int64_t i = 0; i < 32 + payload; i += (i < 32 ? 1 : 97)) {
+        blk[i] ^= 0x01;
+        int64_t r = spw_spill_decode(c, blk, stored, back, N);
+        blk[i] ^= 0x01;
+        flips++;
+        caught += r < 0;
+    }
+    CHECK_EQ(caught, flips);
+    CHECK_EQ(spw_spill_decode(c, blk, 16, back, N), SPW_E_FORMAT);
+
+    /* hostile blocks: random mutations of length fields and bytes never crash or hang */
+    for (int round = 0; round < 2000; round++) {
+        stored = spw_spill_encode(c, src, N, 1, N - 1, blk, cap, &codec, &payload);
+        int muts = 1 + (int)(next_rand() % 4);
+        for (int m = 0; m < muts; m++) {
+            int64_t at = (int64_t)(next_rand() % (uint64_t)stored);
+            if (next_rand() % 3 == 0) at = (int64_t)(next_rand() % 32);
+            blk[at] = (unsigned char)next_rand();
+        }
+        int64_t r = spw_spill_decode(c, blk, stored, back, N);
+        CHECK(r == N || r < 0);
+    }
+    free(src), free(back);
+    spw_aligned_free(blk);
+    spw_codec_free(c);
+}
+
+static void test_spill_file(void) {
+    char p[600];
+    path_of(p, sizeof p, "spill.tmp");
+    unlink(p);
+    int direct = 0;
+    int fd = spw_open(p, SPW_O_CREAT | SPW_O_EXCL | SPW_O_DIRECT, 0600, &direct);
+    CHECK(fd >= 0);
+    spw_codec *c = spw_codec_new();
+    enum { N = 256 * 1024 };
+    unsigned char *src = spw_aligned_alloc(N, 4096), *back = spw_aligned_alloc(N, 4096);
+    int64_t cap = spw_spill_stored_size(spw_compress_bound(N));
+    unsigned char *scratch = spw_aligned_alloc(cap, 4096);
+    int codec;
+    int64_t payload;
+    fill_csv(src, N);
+    int64_t stored = spw_spill_write(c, fd, 8192, src, N, 1, 224 * 1024 - 32, scratch, cap, &codec, &payload);
+    CHECK(stored > 0 && stored <= 224 * 1024);
+    CHECK_EQ(codec, SPW_CODEC_ZSTD);
+    CHECK_EQ(spw_spill_read(c, fd, 8192, stored, back, N, scratch, cap), N);
+    CHECK(memcmp(src, back, N) == 0);
+    /* truncated file: short, not garbage */
+    CHECK_EQ(spw_ftruncate(fd, 8192 + 4096), 0);
+    CHECK_EQ(spw_spill_read(c, fd, 8192, stored, back, N, scratch, cap), SPW_E_SHORT);
+    /* misaligned offset / scratch refused before any I/O */
+    CHECK_EQ(spw_spill_write(c, fd, 100, src, N, 1, N, scratch, cap, &codec, &payload), SPW_E_ARG);
+    CHECK_EQ(spw_spill_read(c, fd, 0, stored, back, N, scratch + 1, cap - 1), SPW_E_ARG);
+    CHECK_EQ(spw_spill_read(c, fd, 0, 100, back, N, scratch, cap), SPW_E_ARG);
+    spw_close(fd);
+    CHECK_EQ(spw_spill_write(c, fd, 0, src, N, 1, N, scratch, cap, &codec, &payload), -EBADF);
+    unlink(p);
+    spw_aligned_free(src), spw_aligned_free(back), spw_aligned_free(scratch);
+    spw_codec_free(c);
+}
+
+static void test_strerror(void) {
+    CHECK(strstr(spw_strerror(-ENOSPC), "space") != NULL);
+    CHECK(strstr(spw_strerror(SPW_E_CHECKSUM), "crc32c") != NULL);
+    CHECK(spw_strerror(-999999) != NULL);
+    CHECK(spw_strerror(12345) != NULL);
+    CHECK_EQ(spw_noop(42), 42);
+}
+
+int main(void) {
+    const char *d = getenv("SPW_TEST_DIR");
+    snprintf(dir, sizeof dir, "%s", d ? d : "/tmp");
+    mkdir(dir, 0700);
+    test_crc32c();
+    test_memory();
+    test_files();
+    test_codec();
+    test_spill_blocks();
+    test_spill_file();
+    test_strerror();
+    return check_report("test_core");
+}
