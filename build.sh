@@ -75,7 +75,7 @@ find_jdk17() {
   echo ""
 }
 
-MVN=(mvn -B -q)
+MVN=(mvn -B -q -Dstyle.color=never)
 
 # Sums the Surefire XML reports under java/*/target and prints "LABEL: N passed, N failed, N skipped".
 TOTAL_PASSED=0; TOTAL_FAILED=0; TOTAL_SKIPPED=0
