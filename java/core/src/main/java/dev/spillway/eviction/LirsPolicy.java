@@ -35,7 +35,8 @@ import java.util.function.LongPredicate;
  * so the work stays O(1) per request.
  *
  * <p><b>Bounded history.</b> The paper lets S grow with non-resident entries without limit. Here
- * the history holds at most twice the capacity; beyond that the earliest-evicted entry is dropped.
+ * the history holds at most four times the capacity; beyond that the earliest-evicted entry is
+ * dropped.
  *
  * <p><b>Pinned keys.</b> Eviction takes the oldest evictable key of the queue, skipping refused
  * ones in place. If every queued key is refused it evicts the oldest evictable LIR key (walking S
@@ -57,8 +58,10 @@ public final class LirsPolicy implements EvictionPolicy, Validated {
 
     // The paper's L_hirs for the fixed variant: 1% of the cache for HIR keys.
     private static final double FIXED_HIR_RATIO = 0.01;
-    // History entries per unit of capacity: recognises reuse at distances up to ~3x the cache.
-    private static final int HISTORY_PER_CAPACITY = 2;
+    // History entries per unit of capacity: recognises reuse at distances up to ~5x the cache.
+    // Measured: 1x loses up to 2.4 points on multi1, 2x up to 0.3; 4x and 8x are equal. A history
+    // entry costs ~50 bytes, so 4x is ~200 bytes per cached page.
+    private static final int HISTORY_PER_CAPACITY = 4;
 
     private final NodeLists nodes;
     private final boolean adaptive;
