@@ -12,7 +12,7 @@ public final class EvictionPolicies {
      */
     public static final String DEFAULT = "alirs";
 
-    private static final List<String> NAMES = List.of("lru", "clock", "s3fifo", "wtinylfu", "lirs", "alirs");
+    private static final List<String> NAMES = List.of("lru", "clock", "arc", "s3fifo", "wtinylfu", "lirs", "alirs");
 
     private EvictionPolicies() {}
 
@@ -37,6 +37,8 @@ public final class EvictionPolicies {
                 return new LruPolicy(capacityHint);
             case "clock":
                 return new ClockPolicy(capacityHint);
+            case "arc":
+                return new ArcPolicy(capacityHint);
             case "s3fifo":
                 return new S3FifoPolicy(capacityHint);
             case "wtinylfu":
