@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  *
  * <p>Run from the repository root (the table in {@code docs/eviction.md} comes from this command):
  * <pre>
- * export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+ * export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 MAVEN_OPTS=--sun-misc-unsafe-memory-access=allow
  * mvn -q -o -pl java/core,java/bench -am package -DskipTests
  * $JAVA_HOME/bin/java -cp java/bench/target/benchmarks.jar dev.spillway.bench.PolicyComparison ../shared/traces
  * </pre>
