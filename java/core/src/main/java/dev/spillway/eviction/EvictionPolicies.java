@@ -3,7 +3,19 @@ package dev.spillway.eviction;
 import java.util.List;
 import java.util.Locale;
 
-/** Creates eviction policies by name; the names are what configuration and the CLI accept. */
+/**
+ * Creates eviction policies by name; the names are what configuration and the CLI accept.
+ *
+ * <ul>
+ *   <li>{@code lru}: least recently used ({@link LruPolicy}).
+ *   <li>{@code clock}: second chance ({@link ClockPolicy}).
+ *   <li>{@code arc}: adaptive replacement cache ({@link ArcPolicy}).
+ *   <li>{@code s3fifo}: three FIFO queues ({@link S3FifoPolicy}).
+ *   <li>{@code wtinylfu}: window TinyLFU, Caffeine's policy ({@link WTinyLfuPolicy}).
+ *   <li>{@code lirs}: LIRS with the paper's fixed 1% HIR share ({@link LirsPolicy}).
+ *   <li>{@code alirs}: LIRS with CLOCK-Pro's adaptive HIR share ({@link LirsPolicy}); the default.
+ * </ul>
+ */
 public final class EvictionPolicies {
     /**
      * The policy the pool uses unless configured otherwise: adaptive LIRS, chosen by the replay
@@ -31,6 +43,9 @@ public final class EvictionPolicies {
      *     negative hint
      */
     public static EvictionPolicy create(String name, int capacityHint) {
+        if (name == null) {
+            throw new IllegalArgumentException("eviction policy name is null; known: " + String.join(", ", NAMES));
+        }
         String key = name.strip().toLowerCase(Locale.ROOT);
         switch (key) {
             case "lru":

@@ -33,10 +33,6 @@ final class FrequencySketch {
         resize(capacity);
     }
 
-    int capacity() {
-        return table.length;
-    }
-
     /** Sizes the sketch for {@code capacity} entries if it is smaller; forgets all counts when it grows. */
     void ensureCapacity(int capacity) {
         if (capacity > table.length) {
