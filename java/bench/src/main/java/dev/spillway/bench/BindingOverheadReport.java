@@ -23,7 +23,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * Runs the native harness (spw_bench), then {@link BindingOverheadBenchmark} through every backend,
  * then the harness again, all on the same data file, and prints one Markdown table: nanoseconds per
- * operation and the ratio to the harness (the mean of its two medians, before and after, so a drift
+ * operation (median over rounds or iterations) and the ratio to the harness (the mean of its two medians, before and after, so a drift
  * of this shared noisy machine during the JMH run shows up in the native column's spread).
  *
  * <pre>
@@ -83,8 +83,13 @@ public final class BindingOverheadReport {
             String method = label.substring(label.lastIndexOf('.') + 1);
             String backend = r.getParams().getParam("binding") != null ? r.getParams().getParam("binding")
                     : r.getParams().getParam("backend");
+            // median of the measurement iterations, as the harness reports the median of its rounds:
+            // on a shared 2-core machine one preempted iteration must not move the figure
+            double[] it = r.getBenchmarkResults().stream()
+                    .flatMap(br -> br.getIterationResults().stream())
+                    .mapToDouble(ir -> ir.getPrimaryResult().getScore()).sorted().toArray();
             jvm.computeIfAbsent(method, k -> new TreeMap<>()).put(backend,
-                    new double[] {r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreError()});
+                    new double[] {median(it), it[0], it[it.length - 1]});
         }
         System.out.println();
         System.out.println(table(jvm, before, after, file));
@@ -96,7 +101,7 @@ public final class BindingOverheadReport {
         sb.append("Binding overhead, ns per operation (ratio to the native harness, lower is better); file ")
                 .append(file).append('\n');
         sb.append("native: mean of the harness medians before/after the JMH run [min-max over all rounds]; ")
-                .append("JVM: JMH average ± 99.9% error\n\n");
+                .append("JVM: median of the JMH iterations [min-max] (ratio of the medians)\n\n");
         sb.append("| operation | native (C) |");
         BACKENDS.forEach(b -> sb.append(' ').append(b).append(" |"));
         sb.append("\n|---|---|");
@@ -116,12 +121,17 @@ public final class BindingOverheadReport {
             Map<String, double[]> row = jvm.getOrDefault(e.getKey(), Map.of());
             for (String backend : BACKENDS) {
                 double[] s = row.get(backend);
-                sb.append(' ').append(s == null ? "n/a"
-                        : String.format(Locale.ROOT, "%s ± %s (%.2fx)", fmt(s[0]), fmt(s[1]), s[0] / ref)).append(" |");
+                sb.append(' ').append(s == null ? "n/a" : String.format(Locale.ROOT, "%s [%s-%s] (%.2fx)", fmt(s[0]),
+                        fmt(s[1]), fmt(s[2]), s[0] / ref)).append(" |");
             }
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static String fmt(double ns) {

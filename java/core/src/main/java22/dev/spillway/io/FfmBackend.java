@@ -27,11 +27,13 @@ import java.util.Set;
  * JVM does after the return can clobber it, and capturing would cost a store and a segment per call
  * for a value we already have. (The Panama sample shows capture against libc's own calls.)</li>
  * <li><b>critical</b>: {@code Linker.Option.critical(false)} (no thread-state transition) only for
- * calls that are short and cannot block: spw_noop and spw_crc32c. Never for pread/pwrite/zstd, which
- * can block or run for milliseconds and would then hold off every safepoint (GC) of the JVM.</li>
+ * calls that are short and cannot block: spw_noop, and spw_crc32c up to {@link #CRITICAL_CRC_MAX} bytes
+ * (tens of microseconds). Never for pread/pwrite/zstd or a long crc, which can block or run for
+ * milliseconds and would then hold off every safepoint (GC) of the JVM. The gain is a few ns per call
+ * ({@code FfmCallOptionsBenchmark}), which matters only for the empty call.</li>
  * <li><b>Buffers</b>: the SPI passes direct ByteBuffers with absolute offsets. Each range goes down as
  * a segment over exactly those bytes ({@link #segment}), which keeps its buffer reachable through the
- * call; the slice and the segment do not escape, so C2 scalar-replaces them (JMH {@code -prof gc}
+ * call; the duplicate and the segments do not escape, so C2 scalar-replaces them (JMH {@code -prof gc}
  * shows no allocation per read). Java checked every range before.</li>
  * <li><b>Allocation</b>: no global arena. {@code open} uses a confined arena for its path string and
  * out-parameter; a codec owns a small shared arena for the spill calls' out-parameters, closed with
@@ -76,7 +78,11 @@ final class FfmBackend implements IoBackend, NativeBinding {
             FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle ALIGNED_FREE = fn("spw_aligned_free", FunctionDescriptor.ofVoid(ADDRESS));
     private static final MethodHandle CRC32C = fn("spw_crc32c",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle CRC32C_CRITICAL = fn("spw_crc32c",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG), CRITICAL);
+    /** 1 MiB of hardware crc32c is well under 100 µs: short enough to hold off a safepoint. */
+    static final int CRITICAL_CRC_MAX = 1 << 20;
     private static final MethodHandle CODEC_NEW = fn("spw_codec_new", FunctionDescriptor.of(ADDRESS));
     private static final MethodHandle CODEC_FREE = fn("spw_codec_free", FunctionDescriptor.ofVoid(ADDRESS));
     private static final MethodHandle COMPRESS = fn("spw_compress",
@@ -167,7 +173,9 @@ final class FfmBackend implements IoBackend, NativeBinding {
     public int crc32c(ByteBuffer data, int offset, int length) {
         Checks.range("crc32c", data, offset, length);
         try {
-            return (int) CRC32C.invokeExact(0, segment(data, offset, length), (long) length);
+            MemorySegment seg = segment(data, offset, length);
+            return length <= CRITICAL_CRC_MAX ? (int) CRC32C_CRITICAL.invokeExact(0, seg, (long) length)
+                    : (int) CRC32C.invokeExact(0, seg, (long) length);
         } catch (Throwable t) {
             throw rethrow(t);
         }
