@@ -21,10 +21,11 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * Runs the native harness (spw_bench), then {@link BindingOverheadBenchmark} through every backend,
- * then the harness again, all on the same data file, and prints one Markdown table: nanoseconds per
- * operation (median over rounds or iterations) and the ratio to the harness (the mean of its two medians, before and after, so a drift
- * of this shared noisy machine during the JMH run shows up in the native column's spread).
+ * For each operation: the native harness (spw_bench), then {@link BindingOverheadBenchmark} through every
+ * backend, then the harness again, all on the same data file. Prints one Markdown table of nanoseconds
+ * per operation (medians over rounds or iterations) with each backend's ratio to the harness, whose
+ * figure is the mean of its before and after medians: drift of this shared, noisy machine during the
+ * JMH run shows in the native column's range.
  *
  * <pre>
  * $JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp java/bench/target/benchmarks.jar \
@@ -62,34 +63,36 @@ public final class BindingOverheadReport {
         int rounds = Integer.parseInt(opt.getOrDefault("rounds", "5"));
         Path file = BenchFiles.file();
 
-        Map<String, double[]> before = runHarness(harness, file, rounds);
-        Options jmh = new OptionsBuilder()
-                .include(Pattern.quote(BindingOverheadBenchmark.class.getName()) + "\\.")
-                .forks(1)
-                .warmupIterations(Integer.parseInt(opt.getOrDefault("warmups", "2")))
-                .warmupTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
-                .measurementIterations(Integer.parseInt(opt.getOrDefault("iterations", "3")))
-                .measurementTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
-                .timeUnit(TimeUnit.NANOSECONDS)
-                .jvmArgsAppend("--enable-native-access=ALL-UNNAMED", "-Dspillway.bench.file=" + file)
-                .build();
-        Collection<RunResult> results = new Runner(jmh).run();
-        Map<String, double[]> after = runHarness(harness, file, rounds);
-
-        // method -> backend -> {score, error}
-        Map<String, Map<String, double[]>> jvm = new LinkedHashMap<>();
-        for (RunResult r : results) {
-            String label = r.getParams().getBenchmark();
-            String method = label.substring(label.lastIndexOf('.') + 1);
-            String backend = r.getParams().getParam("binding") != null ? r.getParams().getParam("binding")
-                    : r.getParams().getParam("backend");
-            // median of the measurement iterations, as the harness reports the median of its rounds:
-            // on a shared 2-core machine one preempted iteration must not move the figure
-            double[] it = r.getBenchmarkResults().stream()
-                    .flatMap(br -> br.getIterationResults().stream())
-                    .mapToDouble(ir -> ir.getPrimaryResult().getScore()).sorted().toArray();
-            jvm.computeIfAbsent(method, k -> new TreeMap<>()).put(backend,
-                    new double[] {median(it), it[0], it[it.length - 1]});
+        // A-B-A per operation: harness, JMH over every backend, harness again, so the reference is
+        // measured within a minute of what it is compared with on this shared, noisy machine.
+        Map<String, double[]> before = new LinkedHashMap<>();
+        Map<String, double[]> after = new LinkedHashMap<>();
+        Map<String, Map<String, double[]>> jvm = new LinkedHashMap<>(); // method -> backend -> {median, min, max}
+        for (Map.Entry<String, String> op : NATIVE_NAME.entrySet()) {
+            before.putAll(runHarness(harness, file, rounds, op.getValue()));
+            Options jmh = new OptionsBuilder()
+                    .include(Pattern.quote(BindingOverheadBenchmark.class.getName() + "." + op.getKey()) + "$")
+                    .forks(1)
+                    .warmupIterations(Integer.parseInt(opt.getOrDefault("warmups", "2")))
+                    .warmupTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
+                    .measurementIterations(Integer.parseInt(opt.getOrDefault("iterations", "3")))
+                    .measurementTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
+                    .timeUnit(TimeUnit.NANOSECONDS)
+                    .jvmArgsAppend("--enable-native-access=ALL-UNNAMED", "-Dspillway.bench.file=" + file)
+                    .build();
+            Collection<RunResult> results = new Runner(jmh).run();
+            after.putAll(runHarness(harness, file, rounds, op.getValue()));
+            for (RunResult r : results) {
+                String backend = r.getParams().getParam("binding") != null ? r.getParams().getParam("binding")
+                        : r.getParams().getParam("backend");
+                // median of the measurement iterations, as the harness reports the median of its rounds:
+                // on a shared 2-core machine one preempted iteration must not move the figure
+                double[] it = r.getBenchmarkResults().stream()
+                        .flatMap(br -> br.getIterationResults().stream())
+                        .mapToDouble(ir -> ir.getPrimaryResult().getScore()).sorted().toArray();
+                jvm.computeIfAbsent(op.getKey(), k -> new TreeMap<>()).put(backend,
+                        new double[] {median(it), it[0], it[it.length - 1]});
+            }
         }
         System.out.println();
         System.out.println(table(jvm, before, after, file));
@@ -139,9 +142,10 @@ public final class BindingOverheadReport {
     }
 
     /** name -> {median, min, max} from the harness's JSON. */
-    static Map<String, double[]> runHarness(Path harness, Path file, int rounds) throws IOException, InterruptedException {
+    static Map<String, double[]> runHarness(Path harness, Path file, int rounds, String only)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(harness.toString(), "--file", file.toString(), "--rounds",
-                Integer.toString(rounds), "--data", "csv", "--only", String.join(",", NATIVE_NAME.values())));
+                Integer.toString(rounds), "--data", "csv", "--only", only));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String json = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
