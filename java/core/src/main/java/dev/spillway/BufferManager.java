@@ -101,7 +101,10 @@ public interface BufferManager extends AutoCloseable {
             return this;
         }
 
-        /** An eviction policy by name ({@code dev.spillway.eviction.EvictionPolicies}). */
+        /**
+         * An eviction policy by name, one of {@link dev.spillway.eviction.EvictionPolicies#names()}
+         * ({@link dev.spillway.eviction.EvictionPolicies#DEFAULT} unless set).
+         */
         public Builder evictionPolicy(String name) {
             this.policyName = Objects.requireNonNull(name, "policy name");
             this.policyFactory = null;

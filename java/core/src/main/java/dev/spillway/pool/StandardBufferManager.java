@@ -7,6 +7,7 @@ import dev.spillway.MemoryTag;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.SpillwayException;
+import dev.spillway.eviction.EvictionPolicies;
 import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.Backends;
@@ -114,7 +115,7 @@ public final class StandardBufferManager implements BufferManager {
     private static EvictionPolicy createPolicy(Settings s, int hint) {
         IntFunction<EvictionPolicy> factory = s.policyFactory();
         if (factory == null) {
-            throw new IllegalArgumentException("no eviction policy given: pass evictionPolicy(factory)");
+            return EvictionPolicies.create(s.policyName() != null ? s.policyName() : EvictionPolicies.DEFAULT, hint);
         }
         EvictionPolicy p = factory.apply(hint);
         if (p == null) {

@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spillway.AccessIntent;
+import dev.spillway.BufferManager;
+import dev.spillway.eviction.EvictionPolicies;
+import dev.spillway.io.Backends;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
 import dev.spillway.MemoryLimitExceededException;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
@@ -36,10 +41,23 @@ class BufferPoolStressTest extends PoolTestBase {
     static final int PS = 4096;
     static final long RUN_MILLIS = 1500;
 
+    static Stream<Arguments> backendsAndPolicies() {
+        List<Arguments> list = new ArrayList<>();
+        for (IoBackend b : Backends.available()) {
+            list.add(Arguments.of(b, "test-lru"));
+        }
+        for (String policy : EvictionPolicies.names()) {
+            list.add(Arguments.of(Backends.available().get(0), policy));
+        }
+        return list.stream();
+    }
+
     @ParameterizedTest
-    @MethodSource("backends")
-    void pinsWritesFlushesUnderMemoryPressure(IoBackend b) throws Exception {
-        StandardBufferManager m = manager(b, 24L * PS);
+    @MethodSource("backendsAndPolicies")
+    void pinsWritesFlushesUnderMemoryPressure(IoBackend b, String policy) throws Exception {
+        BufferManager.Builder builder = BufferManager.builder().backend(b).memoryLimit(24L * PS);
+        StandardBufferManager m = policy.equals("test-lru") ? manager(builder) : managerWithPolicy(builder.evictionPolicy(policy));
+        assertEquals(policy, m.policyName());
         PageFile[] files = {m.createPageFile(dir.resolve("s0.pf"), PS), m.createPageFile(dir.resolve("s1.pf"), 8192)};
         AtomicLongArray versions = new AtomicLongArray(2 * PAGES + 2);
         for (PageFile f : files) {

@@ -14,6 +14,7 @@ import dev.spillway.MemoryTag;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.SpillwayException;
+import dev.spillway.eviction.EvictionPolicies;
 import dev.spillway.io.IoBackend;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
@@ -312,6 +313,22 @@ class BufferPoolTest extends PoolTestBase {
             f.close();
         }
         assertEquals(0, m.openDescriptors());
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void builderDefaultsAndPolicyNames(IoBackend b) {
+        StandardBufferManager m = managerWithPolicy(BufferManager.builder().backend(b));
+        assertEquals(EvictionPolicies.DEFAULT, m.policyName());
+        assertEquals(BufferManager.Builder.DEFAULT_MEMORY_LIMIT, m.memoryLimit());
+        for (String name : EvictionPolicies.names()) {
+            assertEquals(name, managerWithPolicy(BufferManager.builder().backend(b).evictionPolicy(name)).policyName());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BufferManager.builder().backend(b).evictionPolicy("nope").build());
+        assertTrue(e.getMessage().contains("nope"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> BufferManager.builder().memoryLimit(0));
+        assertThrows(IllegalArgumentException.class, () -> BufferManager.builder().maxOpenFiles(0));
     }
 
     @ParameterizedTest

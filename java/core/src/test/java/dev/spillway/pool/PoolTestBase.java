@@ -36,7 +36,12 @@ abstract class PoolTestBase {
     }
 
     StandardBufferManager manager(BufferManager.Builder b) {
-        StandardBufferManager m = (StandardBufferManager) b.evictionPolicy(TestLru::new).build();
+        return managerWithPolicy(b.evictionPolicy(TestLru::new));
+    }
+
+    /** A manager with the builder's own policy choice (by name or the default). */
+    StandardBufferManager managerWithPolicy(BufferManager.Builder b) {
+        StandardBufferManager m = (StandardBufferManager) b.build();
         managers.add(m);
         return m;
     }
