@@ -7,17 +7,17 @@ import dev.spillway.PageHandle;
 import java.nio.ByteBuffer;
 
 /**
- * The handle of one pin. Recycled through its thread's {@link HandleCache} so pinning allocates
+ * The handle of one pin. Recycled through its thread's {@link ThreadState} so pinning allocates
  * nothing; used by one thread at a time, as any AutoCloseable resource is.
  */
 final class PinnedHandle implements PageHandle {
-    private final HandleCache home;
+    private final ThreadState home;
     /** The pinned frame; kept after close so error messages can name the page. */
     private Frame frame;
     private boolean write;
     private boolean pinned;
 
-    PinnedHandle(HandleCache home) {
+    PinnedHandle(ThreadState home) {
         this.home = home;
     }
 

@@ -24,7 +24,6 @@ import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
-import java.util.function.LongConsumer;
 import java.util.function.LongPredicate;
 
 /**
@@ -37,9 +36,11 @@ import java.util.function.LongPredicate;
  * <ol>
  *   <li><b>Hit.</b> {@link PageTable#get} (optimistic read of a partition, validated), then one
  *       CAS on the frame's state word ({@link Frame}: pin count, write pins, DIRTY, WRITEBACK,
- *       LOADING, DEAD) takes the pin. The hit is offered to a striped lossy ring buffer
- *       ({@link AccessBuffer}, Caffeine's read buffer); the policy never runs on the hit path. The
- *       handle comes from the thread's {@link HandleCache}. Unpin is one CAS. Nothing is allocated.</li>
+ *       LOADING, DEAD) takes the pin. The hit's key goes into a plain per-thread batch and the
+ *       handle comes from a per-thread cache ({@link ThreadState}, one ThreadLocal lookup); a full
+ *       batch goes to the policy only if the eviction lock is free at once, else it is dropped
+ *       (lossy like Caffeine's read buffer), so the policy never runs under a hit's feet and a hit
+ *       never waits. Unpin is one CAS. Nothing is allocated.</li>
  *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
  *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
  *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
@@ -53,8 +54,7 @@ import java.util.function.LongPredicate;
  *
  * <h2>Eviction</h2>
  * The {@link EvictionPolicy} is single-threaded and used only under {@link #evictionLock}: loads
- * and allocations insert, frees and file closes remove, recorded hits are drained in (whenever a
- * stripe fills, if the lock is free, and before each eviction). {@link #reclaim} asks the policy
+ * and allocations insert, frees and file closes remove, and batches of hits are fed in. {@link #reclaim} asks the policy
  * for victims whose frame is unpinned and idle, writes a dirty victim back first (WRITEBACK bit:
  * readers may still pin it, writers wait), then CASes it from idle to DEAD. A failed write-back
  * leaves the page DIRTY and resident, back in the policy, and the error goes to whoever needed the
@@ -91,12 +91,10 @@ public final class StandardBufferManager implements BufferManager {
     private final MemoryAccountant accountant;
     private final ReentrantLock evictionLock = new ReentrantLock();
     private final EvictionPolicy policy; // guarded by evictionLock
-    private final LongConsumer recordAccess; // policy::recordAccess, made once so a drain allocates nothing
     private final LongPredicate evictable = this::isEvictable;
     private final PageTable table = new PageTable();
-    private final AccessBuffer hits = new AccessBuffer();
     private final OpenFileCache fileCache;
-    private final ThreadLocal<HandleCache> handles = ThreadLocal.withInitial(HandleCache::new);
+    private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(ThreadState::new);
     private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
@@ -107,7 +105,6 @@ public final class StandardBufferManager implements BufferManager {
         this.accountant = new MemoryAccountant(settings.memoryLimit());
         int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
         this.policy = createPolicy(settings, hint);
-        this.recordAccess = policy::recordAccess;
         this.fileCache = new OpenFileCache(backend, settings.maxOpenFiles());
         accountant.addReclaimer(this::reclaim);
     }
@@ -231,10 +228,13 @@ public final class StandardBufferManager implements BufferManager {
             }
             int r = fr.tryPin(write);
             if (r == Frame.PINNED) {
-                if (hits.offer(key)) {
-                    drainIfFree();
+                ThreadState ts = threads.get();
+                if (ts.recordHit(key)) {
+                    feedHits(ts);
                 }
-                return handle(fr, write);
+                PinnedHandle h = ts.take();
+                h.open(fr, write);
+                return h;
             }
             if (r == Frame.BUSY) {
                 waits = backOff(waits);
@@ -244,7 +244,7 @@ public final class StandardBufferManager implements BufferManager {
     }
 
     private PageHandle handle(Frame fr, boolean write) {
-        PinnedHandle h = handles.get().take();
+        PinnedHandle h = threads.get().take();
         h.open(fr, write);
         return h;
     }
@@ -312,7 +312,7 @@ public final class StandardBufferManager implements BufferManager {
         fr.loaded();
         evictionLock.lock();
         try {
-            hits.drain(recordAccess);
+            feedHitsLocked(threads.get());
             policy.recordInsert(key);
         } finally {
             evictionLock.unlock();
@@ -320,14 +320,25 @@ public final class StandardBufferManager implements BufferManager {
         return fr;
     }
 
-    private void drainIfFree() {
+    /** Hands a thread's full batch of hits to the policy if the eviction lock is free; drops it otherwise. */
+    private void feedHits(ThreadState ts) {
         if (evictionLock.tryLock()) {
             try {
-                hits.drain(recordAccess);
+                feedHitsLocked(ts);
             } finally {
                 evictionLock.unlock();
             }
         }
+        ts.hitCount = 0;
+    }
+
+    /** Under evictionLock: the batch so far goes to the policy (before it inserts or chooses, so the caller's own hits count). */
+    private void feedHitsLocked(ThreadState ts) {
+        long[] keys = ts.hits;
+        for (int i = 0; i < ts.hitCount; i++) {
+            policy.recordAccess(keys[i]);
+        }
+        ts.hitCount = 0;
     }
 
     // ---- allocate and free ----
@@ -377,7 +388,6 @@ public final class StandardBufferManager implements BufferManager {
         long key = f.key("free", page);
         evictionLock.lock();
         try {
-            hits.drain(recordAccess);
             PageTable.Partition part = table.partition(key);
             long stamp = part.lock.writeLock();
             try {
@@ -417,7 +427,7 @@ public final class StandardBufferManager implements BufferManager {
     long reclaim(long bytes) {
         evictionLock.lock();
         try {
-            hits.drain(recordAccess);
+            feedHitsLocked(threads.get());
             long freed = 0;
             while (freed < bytes) {
                 long victim = policy.evict(evictable);
@@ -564,7 +574,6 @@ public final class StandardBufferManager implements BufferManager {
         flushFrames(f, op);
         evictionLock.lock();
         try {
-            hits.drain(recordAccess);
             f.closing = true; // new pins fail from here
             List<Frame> frames = framesOf(f);
             for (Frame fr : frames) {
@@ -682,7 +691,6 @@ public final class StandardBufferManager implements BufferManager {
     public void checkInvariants() {
         evictionLock.lock();
         try {
-            hits.drain(recordAccess);
             List<Frame> all = new ArrayList<>();
             table.collect(all);
             long bytes = 0;

@@ -209,16 +209,19 @@ class BufferPoolTest extends PoolTestBase {
         write(f, f.allocatePage(), 21); // evicts page 1 (clean)
         write(f, 2, 22); // page 2 dirty again and most recent; resident now: 3 and 2, both dirty
         b.failWrites.set(true);
-        SpillwayException e = assertThrows(SpillwayException.class, () -> f.pin(1, AccessIntent.READ));
-        assertTrue(e.getMessage().contains("page 3") && e.getMessage().contains(p.toString())
-                && e.getMessage().contains("stays dirty"), e.getMessage());
-        assertEquals(2, m.residentPages());
-        SpillwayException flush = assertThrows(SpillwayException.class, f::flush);
-        assertTrue(flush.getMessage().contains(p.toString()), flush.getMessage());
-        assertThrows(SpillwayException.class, f::close);
-        assertTrue(f.isOpen(), "a file whose pages cannot be written stays open");
-        m.checkInvariants();
-        b.failWrites.set(false);
+        try {
+            SpillwayException e = assertThrows(SpillwayException.class, () -> f.pin(1, AccessIntent.READ));
+            assertTrue(e.getMessage().contains("page 3") && e.getMessage().contains(p.toString())
+                    && e.getMessage().contains("stays dirty"), e.getMessage());
+            assertEquals(2, m.residentPages());
+            SpillwayException flush = assertThrows(SpillwayException.class, f::flush);
+            assertTrue(flush.getMessage().contains(p.toString()), flush.getMessage());
+            assertThrows(SpillwayException.class, f::close);
+            assertTrue(f.isOpen(), "a file whose pages cannot be written stays open");
+            m.checkInvariants();
+        } finally {
+            b.failWrites.set(false);
+        }
         verify(f, 1, 21); // now the eviction succeeds
         f.close();
         StandardBufferManager m2 = manager(real, 2 * PS);
@@ -238,11 +241,14 @@ class BufferPoolTest extends PoolTestBase {
             write(f, f.allocatePage(), 40);
         }
         b.failWrites.set(true);
-        SpillwayException e = assertThrows(SpillwayException.class, () -> m.setMemoryLimit(2 * PS));
-        assertTrue(e.getMessage().contains("stays dirty"), e.getMessage());
-        assertEquals(8 * PS, m.memoryLimit());
-        assertEquals(8, m.residentPages());
-        b.failWrites.set(false);
+        try {
+            SpillwayException e = assertThrows(SpillwayException.class, () -> m.setMemoryLimit(2 * PS));
+            assertTrue(e.getMessage().contains("stays dirty"), e.getMessage());
+            assertEquals(8 * PS, m.memoryLimit());
+            assertEquals(8, m.residentPages());
+        } finally {
+            b.failWrites.set(false);
+        }
         m.setMemoryLimit(2 * PS);
         for (int i = 1; i <= 8; i++) {
             verify(f, i, 40);
