@@ -26,9 +26,11 @@ public interface PageHandle extends AutoCloseable {
     int size();
 
     /**
-     * The page's memory, no copy: a direct buffer of {@link #size()} bytes, position 0, read-only
-     * for a READ pin. It is a view of the frame: it must not be used after {@link #close()} (a
-     * ByteBuffer cannot be revoked; the handle's own accessors are the safe way).
+     * The page's memory, no copy: a direct buffer of {@link #size()} bytes, read-only for a READ
+     * pin. The same buffer object serves every pin of the page while it stays resident (so this
+     * allocates nothing after the first call): use absolute get/put and leave its position, limit
+     * and byte order alone, or {@code duplicate()} it first. It is a view of the frame and must not
+     * be used after {@link #close()}: a ByteBuffer cannot be revoked, the handle's accessors can.
      */
     ByteBuffer buffer();
 

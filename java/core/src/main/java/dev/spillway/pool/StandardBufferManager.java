@@ -74,11 +74,13 @@ import java.util.function.LongPredicate;
  *
  * <h2>Memory per frame</h2>
  * The pool's own heap per resident page: a {@link Frame} (12 header + 8 state + 8 page + 8 key
- * + 4×4 references = 52, padded to 56 bytes) plus its page-table slot (8-byte key + 4-byte
- * reference, at a load of ½ to ¼: 24 to 48 bytes), so 80 to 104 bytes. The frame's memory comes
- * from {@link IoBackend#allocate} as an {@link AlignedBuffer}, which adds that class's own heap
- * (about 130 bytes with its direct ByteBuffer). Together above the 64-byte goal; meeting it needs
- * slab-allocated frames with one ByteBuffer per slab, which this version does not do.
+ * + 5 compressed references × 4 = 56 bytes) plus its page-table slot (8-byte key + 4-byte
+ * reference, at a table load of ½ to ¼: 24 to 48 bytes), so 80 to 104 bytes; the policy's own
+ * entry comes on top. The frame's memory comes from {@link IoBackend#allocate} as an
+ * {@link AlignedBuffer}, whose heap side (the object, its AtomicBoolean and its direct ByteBuffer)
+ * is about 130 bytes more, and {@code PageHandle.buffer()} adds a ~64-byte view on first use. So
+ * about 210 bytes per frame: above the 64-byte goal. Meeting it needs frames carved from slabs
+ * (one ByteBuffer per slab, state and keys in primitive arrays), which this version does not do.
  */
 public final class StandardBufferManager implements BufferManager {
     /** Key bits for the page number; the file id takes the 23 bits above (keys stay positive). */
