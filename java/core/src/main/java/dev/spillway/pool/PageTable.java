@@ -12,8 +12,9 @@ import java.util.function.Consumer;
  * partition's write lock. Key 0 marks an empty slot (real keys have a file id of at least 1).
  */
 final class PageTable {
-    /** Power of two; 64 partitions keep misses on different pages from queueing on one write lock. */
-    private static final int PARTITIONS = 64;
+    /** 64 partitions keep misses on different pages from queueing on one write lock. */
+    private static final int PARTITION_BITS = 6;
+    private static final int PARTITIONS = 1 << PARTITION_BITS;
     /** Initial slots per partition (power of two). */
     private static final int INITIAL_CAPACITY = 16;
 
@@ -22,9 +23,9 @@ final class PageTable {
         private volatile Slots slots = new Slots(INITIAL_CAPACITY);
         private int size; // guarded by lock (write)
 
-        /** Lock-free lookup; callers outside the write lock use {@link PageTable#get}. */
+        /** Unvalidated lookup; callers outside the write lock use {@link PageTable#get}. */
         Frame probe(long key) {
-            return slots.find(key);
+            return slots.find(key, slot(key));
         }
 
         /** Inserts an absent key; caller holds the write lock. */
@@ -71,11 +72,11 @@ final class PageTable {
             frames = new Frame[capacity];
         }
 
-        Frame find(long key) {
+        Frame find(long key, int hash) {
             long[] k = keys;
             Frame[] f = frames;
             int mask = k.length - 1;
-            int i = slot(key) & mask;
+            int i = hash & mask;
             for (int n = 0; n <= mask; n++) { // bounded: a racing writer can never make this spin
                 long kk = k[i];
                 if (kk == key) {
@@ -166,15 +167,17 @@ final class PageTable {
         return (int) mix(key);
     }
 
+    /** The partition takes the hash's top bits, the slot its low bits. */
     Partition partition(long key) {
-        return partitions[(int) (mix(key) >>> 58) & (PARTITIONS - 1)];
+        return partitions[(int) (mix(key) >>> (64 - PARTITION_BITS)) & (PARTITIONS - 1)];
     }
 
     /** The frame of a key, or null: no lock on the common path and no allocation. */
     Frame get(long key) {
-        Partition p = partition(key);
+        long h = mix(key);
+        Partition p = partitions[(int) (h >>> (64 - PARTITION_BITS)) & (PARTITIONS - 1)];
         long stamp = p.lock.tryOptimisticRead();
-        Frame f = p.probe(key);
+        Frame f = p.slots.find(key, (int) h);
         if (p.lock.validate(stamp)) {
             return f;
         }
