@@ -67,8 +67,8 @@ import java.util.function.LongPredicate;
  * dirty and not pinned for writing; a page held for writing is written by a later flush or by close.
  *
  * <h2>Latching order</h2>
- * {@link #evictionLock} → a {@link PageTable} partition lock → a {@link StandardPageFile}'s monitor
- * → the {@link OpenFileCache} monitor. The hit path takes none of them (a partition's read lock
+ * A file's close lock (held only by its close) → {@link #evictionLock} → a {@link PageTable}
+ * partition lock → a {@link StandardPageFile}'s monitor → the {@link OpenFileCache} monitor. The hit path takes none of them (a partition's read lock
  * only when an optimistic read failed). The accountant's {@code reserve} is never called with any
  * of these held, since it may call back into {@link #reclaim}.
  *
@@ -569,6 +569,12 @@ public final class StandardBufferManager implements BufferManager {
     }
 
     void closeFile(StandardPageFile f) {
+        synchronized (f.closeLock) {
+            closeFileLocked(f);
+        }
+    }
+
+    private void closeFileLocked(StandardPageFile f) {
         if (f.closed) {
             return;
         }
@@ -614,8 +620,8 @@ public final class StandardBufferManager implements BufferManager {
         }
         f.writeHeaderIfDirty();
         f.sync();
+        f.closed = true; // before the descriptor goes, so nothing can reopen it
         fileCache.remove(f);
-        f.closed = true;
         synchronized (files) {
             files.remove(f.path());
             fileIds.clear(f.fileId);

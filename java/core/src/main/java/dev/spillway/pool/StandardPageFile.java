@@ -21,8 +21,8 @@ import java.util.Set;
  * its descriptor slot in the {@link OpenFileCache}. Page contents live in the manager's frames;
  * this class reads and writes them for it. The format is {@link PageFileFormat}.
  *
- * <p>Lock order: the manager's eviction lock, then a page-table partition, then this file's
- * monitor (header state), then the open-file cache. I/O happens under this monitor only for the
+ * <p>Lock order: {@link #closeLock}, the manager's eviction lock, a page-table partition, this
+ * file's monitor (header state), the open-file cache. I/O happens under this monitor only for the
  * header and free-list nodes.
  */
 final class StandardPageFile implements PageFile {
@@ -41,6 +41,8 @@ final class StandardPageFile implements PageFile {
     volatile boolean closed;
     /** Set while closing: new pins and allocations are refused. */
     volatile boolean closing;
+    /** Serializes closes of this file; first in the manager's lock order. */
+    final Object closeLock = new Object();
 
     private volatile long pageCount; // written under this
     /** The free list as a stack: the head is the last element. Guarded by this. */
