@@ -164,6 +164,9 @@ final class NioBackend implements IoBackend {
             int done = 0;
             try {
                 while (b.hasRemaining()) {
+                    if (isDirect() && (fileOffset + done) % IoBackend.ALIGNMENT != 0) {
+                        break; // an O_DIRECT read stops short of a block boundary only at end of file
+                    }
                     int n = ch.read(b, fileOffset + done);
                     if (n < 0) {
                         break;
