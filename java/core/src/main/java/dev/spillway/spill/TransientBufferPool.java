@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
@@ -62,6 +63,8 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
     private final AtomicLong drops = new AtomicLong();
     private final AtomicLong readBacks = new AtomicLong();
     private final AtomicLong failedSpills = new AtomicLong();
+    /** Evictions running now: their memory is about to be released ({@link #reclaimInProgress}). */
+    private final AtomicInteger evicting = new AtomicInteger();
     /** The last spill failure since the last successful spill; reported when a reservation fails. */
     private final AtomicReference<RuntimeException> lastSpillFailure = new AtomicReference<>();
     private volatile boolean closed;
@@ -167,11 +170,16 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
             }
             try {
                 if (b.state == TransientBuffer.State.UNPINNED) {
-                    long r = b.evictLocked();
-                    if (r < 0) {
-                        enqueue(b);
-                    } else {
-                        freed += r;
+                    evicting.incrementAndGet();
+                    try {
+                        long r = b.evictLocked();
+                        if (r < 0) {
+                            enqueue(b);
+                        } else {
+                            freed += r;
+                        }
+                    } finally {
+                        evicting.decrementAndGet();
                     }
                 }
             } finally {
@@ -179,6 +187,11 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
             }
         }
         return freed;
+    }
+
+    @Override
+    public boolean reclaimInProgress() {
+        return evicting.get() > 0;
     }
 
     private void enqueue(Buffer b) {
