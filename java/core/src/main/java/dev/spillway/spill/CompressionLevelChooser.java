@@ -8,15 +8,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * level, with "no compression" among the choices: on a fast disk a raw O_DIRECT write beats
  * compressing even at level 1 (BENCHMARKS.md). The cost of a level is the time to write a block
  * (compress + pwrite) plus the time to read it back (pread + decompress), per raw byte, each an
- * exponentially weighted moving average; the cheapest level wins, and every
- * {@link #EXPLORE_EVERY}th choice re-measures the level measured longest ago, so a change in the
- * data or the disk is noticed. Thread-safe; a fixed level bypasses all of it.
+ * exponentially weighted moving average; the cheapest level wins. The levels are ordered by
+ * effort and the search hill-climbs: only the neighbours of the best level are measured, again
+ * now and then with back-off ({@link #EXPLORE_EVERY}), so a change in the data or the disk is
+ * noticed without paying often for a level far off. Thread-safe; a fixed level bypasses all of it.
  */
 final class CompressionLevelChooser {
-    /** Candidates: none, a fast negative level, the common default 1, and 3 for slow disks. */
+    /** Candidates in order of effort: none, a fast negative level, the common default 1, and 3 for slow disks. */
     static final int[] ADAPTIVE_LEVELS = {SpillFormat.LEVEL_NONE, -3, 1, 3};
-    /** One choice in 16 explores: cheap (a block or two at a worse level) and quick to adapt. */
+    /**
+     * A losing level is measured again after 16 choices, then 32, 64 … up to 1024: quick to notice a
+     * change at first, and in a steady state the exploring costs well under 1% (a level can cost 10x).
+     */
     static final int EXPLORE_EVERY = 16;
+    static final int MAX_EXPLORE_INTERVAL = 1024;
     /** EWMA weight of a new sample, in 1/8ths: smooth enough for a noisy shared disk. */
     private static final double ALPHA = 1.0 / 8;
 
@@ -28,9 +33,13 @@ final class CompressionLevelChooser {
     // guarded by this
     private final double[] readNsPerByte = new double[ADAPTIVE_LEVELS.length];
     // guarded by this
-    private final long[] lastMeasured = new long[ADAPTIVE_LEVELS.length];
-    // guarded by this
     private final long[] samples = new long[ADAPTIVE_LEVELS.length];
+    // guarded by this
+    private final long[] exploreInterval = new long[ADAPTIVE_LEVELS.length];
+    // guarded by this
+    private final long[] nextExplore = new long[ADAPTIVE_LEVELS.length];
+    // guarded by this
+    private int lastBest = -1;
 
     CompressionLevelChooser(SpillCompression mode) {
         this.adaptive = mode.adaptive();
@@ -48,24 +57,32 @@ final class CompressionLevelChooser {
         }
         long n = choices.incrementAndGet();
         synchronized (this) {
+            int best = -1;
             for (int i = 0; i < ADAPTIVE_LEVELS.length; i++) {
-                if (samples[i] == 0) {
-                    return ADAPTIVE_LEVELS[i]; // not measured yet
-                }
-            }
-            if (n % EXPLORE_EVERY == 0) {
-                int oldest = 0;
-                for (int i = 1; i < ADAPTIVE_LEVELS.length; i++) {
-                    if (lastMeasured[i] < lastMeasured[oldest]) {
-                        oldest = i;
-                    }
-                }
-                return ADAPTIVE_LEVELS[oldest];
-            }
-            int best = 0;
-            for (int i = 1; i < ADAPTIVE_LEVELS.length; i++) {
-                if (cost(i) < cost(best)) {
+                if (samples[i] > 0 && (best < 0 || cost(i) < cost(best))) {
                     best = i;
+                }
+            }
+            if (best < 0) {
+                return ADAPTIVE_LEVELS[0]; // start from "none", the cheapest to try
+            }
+            if (best != lastBest) { // the data or the disk changed: look around more often again
+                lastBest = best;
+                java.util.Arrays.fill(exploreInterval, EXPLORE_EVERY);
+                java.util.Arrays.fill(nextExplore, n + EXPLORE_EVERY);
+            }
+            // hill-climb: only the neighbours of the best level are tried (levels are in order of effort)
+            for (int j = best - 1; j <= best + 1; j += 2) {
+                if (j < 0 || j >= ADAPTIVE_LEVELS.length) {
+                    continue;
+                }
+                if (samples[j] == 0) {
+                    return ADAPTIVE_LEVELS[j];
+                }
+                if (n >= nextExplore[j]) {
+                    exploreInterval[j] = Math.min(exploreInterval[j] * 2, MAX_EXPLORE_INTERVAL);
+                    nextExplore[j] = n + exploreInterval[j];
+                    return ADAPTIVE_LEVELS[j];
                 }
             }
             return ADAPTIVE_LEVELS[best];
@@ -101,7 +118,6 @@ final class CompressionLevelChooser {
             a[i] = a[i] == 0 ? v : a[i] + ALPHA * (v - a[i]);
             if (write) {
                 samples[i]++;
-                lastMeasured[i] = choices.get();
             }
         }
     }

@@ -26,6 +26,8 @@ final class SlotAllocator {
         final int fileIndex;
         final int capacity;
         final BitSet used = new BitSet();
+        /** Free slots whose disk blocks were punched out; a slot leaves it when allocated again. */
+        final BitSet punched = new BitSet();
         int inUse;
 
         FileSlots(int fileIndex, int capacity) {
@@ -53,7 +55,13 @@ final class SlotAllocator {
         PUNCH
     }
 
-    record Release(Action action, int fileIndex, int slot, int extentSlots) {
+    /**
+     * @param extentSlots for TRUNCATE and PUNCH: slots up to the highest one still in use
+     * @param runStart    for PUNCH: first slot of the run of free slots around the freed one
+     * @param runEnd      for PUNCH: end (exclusive) of that run
+     * @param unpunched   for PUNCH: free slots of the run not punched yet
+     */
+    record Release(Action action, int fileIndex, int slot, int extentSlots, int runStart, int runEnd, int unpunched) {
     }
 
     private final TreeMap<Integer, FileSlots> files = new TreeMap<>();
@@ -64,6 +72,7 @@ final class SlotAllocator {
             if (f.inUse < f.capacity) {
                 int slot = f.used.nextClearBit(0);
                 f.used.set(slot);
+                f.punched.clear(slot);
                 f.inUse++;
                 slotsInUse++;
                 return new Allocation(f.fileIndex, slot, false, f.capacity);
@@ -102,13 +111,22 @@ final class SlotAllocator {
         slotsInUse--;
         if (f.inUse == 0) {
             files.remove(fileIndex);
-            return new Release(Action.DELETE, fileIndex, slot, 0);
+            return new Release(Action.DELETE, fileIndex, slot, 0, 0, 0, 0);
         }
         int extent = f.extentSlots();
         if (slot >= extent) {
-            return new Release(Action.TRUNCATE, fileIndex, slot, extent);
+            f.punched.clear(extent, Integer.MAX_VALUE); // truncated away
+            return new Release(Action.TRUNCATE, fileIndex, slot, extent, 0, 0, 0);
         }
-        return new Release(Action.PUNCH, fileIndex, slot, extent);
+        int start = f.used.previousSetBit(slot) + 1;
+        int end = f.used.nextSetBit(slot);
+        int unpunched = end - start - f.punched.get(start, end).cardinality();
+        return new Release(Action.PUNCH, fileIndex, slot, extent, start, end, unpunched);
+    }
+
+    /** Records that free slots [from, to) of a file were punched out. */
+    void markPunched(int fileIndex, int from, int to) {
+        files.get(fileIndex).punched.set(from, to);
     }
 
     long slotsInUse() {

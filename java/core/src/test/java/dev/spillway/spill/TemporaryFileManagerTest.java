@@ -136,6 +136,28 @@ class TemporaryFileManagerTest {
     }
 
     @Test
+    void freeRunsReportWhatIsNotPunchedYet() {
+        SlotAllocator s = new SlotAllocator();
+        for (int i = 0; i < 10; i++) {
+            s.allocate();
+        }
+        s.free(0, 3);
+        SlotAllocator.Release r = s.free(0, 4);
+        assertEquals(SlotAllocator.Action.PUNCH, r.action());
+        assertEquals(3, r.runStart());
+        assertEquals(5, r.runEnd());
+        assertEquals(2, r.unpunched());
+        s.markPunched(0, 3, 5);
+        r = s.free(0, 5);
+        assertEquals(1, r.unpunched(), "only the newly freed slot");
+        assertEquals(3, s.allocate().slot(), "reused: no longer punched");
+        r = s.free(0, 2);
+        assertEquals(2, r.runStart());
+        assertEquals(3, r.runEnd());
+        assertEquals(1, r.unpunched());
+    }
+
+    @Test
     void aNewFileTakesTheLowestFreeFileIndex() {
         SlotAllocator s = new SlotAllocator();
         for (int i = 0; i < 4000 + 8000 + 1; i++) {
@@ -171,6 +193,7 @@ class TemporaryFileManagerTest {
     void slotsAreReusedFilesTruncatedAndDeleted(IoBackend backend) throws Exception {
         TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(tmp.resolve("t"))
                 .withCompression(SpillCompression.none()));
+        m.setPunchRunBytes(1); // punch every freed middle slot
         AlignedBuffer src = buffer(backend, BLOCK);
         AlignedBuffer dst = buffer(backend, BLOCK);
         List<TemporaryFileManager.Block> blocks = new ArrayList<>();
