@@ -344,8 +344,8 @@ public final class TemporaryFileManager implements AutoCloseable {
         final SizeClass[] classes = new SizeClass[COMPRESSED_CLASSES + 1];
         /** Files of their own, by path. */
         final Map<Path, IoFile> ownFiles = new ConcurrentHashMap<>();
-        // guarded by TemporaryFileManager.this
-        boolean ready;
+        /** Written under TemporaryFileManager.this; volatile so the fast path may read it without. */
+        volatile boolean ready;
         // guarded by TemporaryFileManager.this
         boolean createdByUs;
         // guarded by TemporaryFileManager.this
@@ -823,7 +823,7 @@ public final class TemporaryFileManager implements AutoCloseable {
     }
 
     private void prepare(Directory d) {
-        if (!d.ready) { // racy read; prepareSlow decides under the lock
+        if (!d.ready) { // prepareSlow decides under the lock
             prepareSlow(d);
         }
     }

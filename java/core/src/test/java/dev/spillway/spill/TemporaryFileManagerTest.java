@@ -186,6 +186,39 @@ class TemporaryFileManagerTest {
         assertTrue(s.check().isEmpty(), s.check().toString());
     }
 
+    @Test
+    void theAdaptiveLevelFollowsMeasuredCostAndBacksOffExploring() {
+        CompressionLevelChooser c = new CompressionLevelChooser(SpillCompression.adaptiveLevel());
+        int none = SpillFormat.LEVEL_NONE;
+        assertEquals(none, c.choose(), "starts with no compression");
+        c.recordWrite(none, BLOCK, BLOCK);          // 1 ns/B
+        c.recordRead(none, BLOCK, BLOCK);
+        assertEquals(-3, c.choose(), "then measures its neighbour");
+        c.recordWrite(-3, BLOCK, 5L * BLOCK);       // 5 ns/B: compressing costs more than the disk saves
+        c.recordRead(-3, BLOCK, BLOCK);
+        List<Integer> picks = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            picks.add(c.choose());
+        }
+        long explored = picks.stream().filter(l -> l != none).count();
+        assertTrue(explored >= 3 && explored <= 8, "a losing neighbour is re-measured with back-off: " + explored);
+        assertFalse(picks.contains(1), "levels beyond the neighbour are not tried while none wins");
+        // now compression pays (a slow disk): level -3 becomes the best, then level 1 gets measured
+        for (int i = 0; i < 40; i++) {
+            c.recordWrite(none, BLOCK, 20L * BLOCK);
+        }
+        assertEquals(1, c.choose(), "-3 is the best now: its unmeasured neighbour, 1, is measured at once");
+        c.recordWrite(1, BLOCK, 8L * BLOCK);
+        c.recordRead(1, BLOCK, BLOCK);
+        assertEquals(-3, c.choose(), "and -3 stays the choice");
+
+        CompressionLevelChooser fixed = new CompressionLevelChooser(SpillCompression.fixed(3));
+        assertEquals(3, fixed.choose());
+        fixed.recordWrite(3, BLOCK, 1);
+        assertEquals(3, fixed.choose());
+        assertTrue(fixed.describe().contains("level 3"));
+    }
+
     // ---------------------------------------------------------------- on disk
 
     @ParameterizedTest
