@@ -6,11 +6,19 @@ import java.nio.ByteBuffer;
 
 /** Shared by every backend's codec: argument checks before anything reaches native code. */
 abstract class AbstractCodec implements Codec {
+    /** Codecs not yet closed, across backends: each holds native zstd contexts (leak checks use it). */
+    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
+
     private final IoBackend backend;
     private boolean closed;
 
     AbstractCodec(IoBackend backend) {
         this.backend = backend;
+        LIVE.incrementAndGet();
+    }
+
+    static long liveCount() {
+        return LIVE.get();
     }
 
     private void open(String op) {
@@ -99,6 +107,7 @@ abstract class AbstractCodec implements Codec {
     public final void close() {
         if (!closed) {
             closed = true;
+            LIVE.decrementAndGet();
             doClose();
         }
     }

@@ -84,6 +84,11 @@ public final class Backends {
         return list;
     }
 
+    /** Codecs of every backend created and not yet closed in this JVM (each holds native zstd contexts). */
+    public static long liveCodecs() {
+        return AbstractCodec.liveCount();
+    }
+
     /** Why the kind cannot load here, or null if it can. */
     public static String unavailableReason(BackendKind kind) {
         Object r = load(kind);

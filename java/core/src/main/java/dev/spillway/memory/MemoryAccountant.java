@@ -18,6 +18,12 @@ import java.util.concurrent.locks.LockSupport;
  * {@link Reclaimer}s (the page pool, the transient buffer pool) in turn to evict, and fails with
  * {@link MemoryLimitExceededException} when none can free anything more. No lock is held while a
  * reclaimer evicts, so eviction I/O (write-back, spill) runs concurrently with other reservations.
+ *
+ * <p>Consistency: the total ({@link #used()}) is the one number the limit is enforced on, and
+ * reserve/release on it are linearizable (checked by lincheck in MemoryAccountantLincheckTest).
+ * The per-tag counters are updated just after the total, so a concurrent observer may briefly
+ * see them lag it; once a reserve or release call returns, its tag is up to date. A single CAS
+ * word cannot hold fourteen counters, and a lock here would sit on every allocation.
  */
 public final class MemoryAccountant {
     /** Something that can give memory back by evicting (the page pool, the transient buffer pool). */

@@ -54,6 +54,7 @@ class BackendConformanceTest {
     @AfterEach
     void noLeakedBuffers() {
         assertEquals(0, AlignedBuffer.liveCount(), "aligned buffers leaked by the test");
+        assertEquals(0, Backends.liveCodecs(), "codecs leaked by the test");
     }
 
     @Test
