@@ -5,7 +5,6 @@ import dev.spillway.ClosedException;
 import dev.spillway.DestroyPolicy;
 import dev.spillway.MemoryLimitExceededException;
 import dev.spillway.MemoryTag;
-import dev.spillway.SpillwayException;
 import dev.spillway.TagUsage;
 import dev.spillway.TempFileInfo;
 import dev.spillway.TemporaryDirectoryLimitException;
@@ -171,16 +170,16 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
             try {
                 if (b.state == TransientBuffer.State.UNPINNED) {
                     evicting.incrementAndGet();
+                    long r = -1;
                     try {
-                        long r = b.evictLocked();
-                        if (r < 0) {
-                            enqueue(b);
-                        } else {
-                            freed += r;
-                        }
+                        r = b.evictLocked();
                     } finally {
                         evicting.decrementAndGet();
+                        if (r < 0) {
+                            enqueue(b); // still in memory (its spill failed, or an Error is on its way up)
+                        }
                     }
+                    freed += r;
                 }
             } finally {
                 b.lock.unlock();
@@ -484,7 +483,7 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
                 TemporaryFileManager.Block b;
                 try {
                     b = temp.write(memory.buffer(), 0, size);
-                } catch (SpillwayException e) {
+                } catch (RuntimeException e) { // SpillwayException above all; anything else must not lose the buffer either
                     failedSpills.incrementAndGet();
                     lastSpillFailure.set(e);
                     return -1;

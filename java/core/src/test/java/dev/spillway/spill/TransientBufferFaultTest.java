@@ -144,6 +144,28 @@ class TransientBufferFaultTest extends SpillTestSupport {
     }
 
     @ParameterizedTest
+    @MethodSource("backends")
+    void aCompressionFailureLeavesTheBufferInMemory(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 9);
+        Fixture f = faulty(io, BLOCK, SpillCompression.fixed(1));
+        TransientBuffer a;
+        try (BufferHandle h = f.pool.allocate(MemoryTag.SPILL_IO, BLOCK)) {
+            fillCsv(h.buffer(), 3);
+            a = h.transientBuffer();
+        }
+        io.inject(Op.COMPRESS);
+        MemoryLimitExceededException e = assertThrows(MemoryLimitExceededException.class,
+                () -> f.pool.allocate(MemoryTag.SPILL_IO, BLOCK));
+        findCause(e, CorruptDataException.class);
+        assertEquals(TransientBuffer.State.UNPINNED, a.state());
+        assertEquals(0, f.temp().usedBytes());
+        f.assertConsistent();
+        io.clear();
+        f.pool.allocate(MemoryTag.SPILL_IO, BLOCK).close();
+        assertEquals(TransientBuffer.State.SPILLED, a.state());
+    }
+
+    @ParameterizedTest
     @MethodSource("backendsAndPaths")
     void aFailedReadBackKeepsTheBlockForARetry(IoBackend backend, SpillCompression c, Op writeOp) {
         FaultInjectingBackend io = new FaultInjectingBackend(backend, 4);
