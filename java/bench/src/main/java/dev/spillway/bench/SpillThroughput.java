@@ -43,7 +43,7 @@ import java.util.stream.Stream;
  * mvn -q -o -pl java/core,java/bench -am package -DskipTests
  * $JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp java/bench/target/benchmarks.jar \
  *     dev.spillway.bench.SpillThroughput [--blocks 256] [--rounds 5] [--dir /path] [--backend jni]
- *     [--json out.json] [--native native.json]
+ *     [--data csv,random] [--json out.json] [--native native.json]
  * </pre>
  *
  * {@code --json} writes the medians (MB/s by case) for scripts; {@code --native FILE} reads the
@@ -120,6 +120,7 @@ public final class SpillThroughput {
         BackendKind kind = BackendKind.AUTO;
         Path json = null;
         Path nativeJson = null;
+        List<String> kinds = List.of("csv", "random");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--blocks" -> blocks = Integer.parseInt(args[++i]);
@@ -128,8 +129,9 @@ public final class SpillThroughput {
                 case "--backend" -> kind = BackendKind.parse(args[++i]);
                 case "--json" -> json = Path.of(args[++i]);
                 case "--native" -> nativeJson = Path.of(args[++i]);
+                case "--data" -> kinds = List.of(args[++i].split(","));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--blocks N --rounds R --dir PATH --backend KIND --json FILE --native FILE)");
+                        + " (--blocks N --rounds R --dir PATH --backend KIND --data csv,random --json FILE --native FILE)");
             }
         }
         IoBackend io = Backends.open(kind);
@@ -138,7 +140,7 @@ public final class SpillThroughput {
                 blocks, blocks / 4, rounds, io.kind().name().toLowerCase(), work, Files.getFileStore(work).type());
         Map<String, Case> cases = new LinkedHashMap<>();
         try {
-            for (String data : List.of("csv", "random")) {
+            for (String data : kinds) {
                 List<AlignedBuffer> src = generate(io, data, Math.min(blocks, 64));
                 try {
                     for (int r = 0; r < rounds + 1; r++) { // round 0 warms up and is not counted
@@ -162,7 +164,7 @@ public final class SpillThroughput {
             }
         }
         Map<String, Double> nativeFigures = nativeJson == null ? Map.of() : readJson(nativeJson);
-        report(cases, nativeFigures);
+        report(cases, kinds, nativeFigures);
         if (json != null) {
             writeJson(json, cases);
         }
@@ -300,7 +302,7 @@ public final class SpillThroughput {
 
     // ---------------------------------------------------------------- report
 
-    static void report(Map<String, Case> cases, Map<String, Double> nativeFigures) {
+    static void report(Map<String, Case> cases, List<String> kinds, Map<String, Double> nativeFigures) {
         System.out.printf(Locale.ROOT, "%n%-22s %22s %22s %22s %8s %10s%n", "case", "write MB/s (min-max)",
                 "read MB/s (min-max)", "write+read MB/s", "ratio", "saved MiB");
         for (Case c : cases.values()) {
@@ -313,7 +315,7 @@ public final class SpillThroughput {
                     (c.rawBytes - c.storedBytes) / 1048576.0);
         }
         System.out.println();
-        for (String data : List.of("csv", "random")) {
+        for (String data : kinds) {
             Case fusedL1 = cases.get(data + " fused L1");
             Case fusedNone = cases.get(data + " fused none");
             Case adaptive = cases.get(data + " pool adaptive");

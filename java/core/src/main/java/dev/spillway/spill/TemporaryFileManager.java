@@ -259,7 +259,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             return dir.path.resolve("spillway-" + ownerId + "-c" + (slotSize / 1024) + "k-" + fileIndex + ".tmp");
         }
 
-        record Placement(int fileIndex, int slot, IoFile file) {
+        record Placement(int fileIndex, int slot, IoFile file, boolean newFile) {
         }
 
         Placement allocate() {
@@ -278,7 +278,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                 } else {
                     f = files.get(a.fileIndex());
                 }
-                return new Placement(a.fileIndex(), a.slot(), f);
+                return new Placement(a.fileIndex(), a.slot(), f, a.newFile());
             } finally {
                 lock.unlock();
             }
@@ -550,7 +550,9 @@ public final class TemporaryFileManager implements AutoCloseable {
             throw spillFailure("spill write of a " + BLOCK_SIZE + "-byte block to slot " + p.slot() + " of "
                     + p.file().path() + " (size class " + sc.slotSize / 1024 + " KiB)", e);
         }
-        chooser.recordWrite(level, BLOCK_SIZE, System.nanoTime() - t0);
+        if (!p.newFile()) { // creating a file costs far more than the block: it would skew the level's cost
+            chooser.recordWrite(level, BLOCK_SIZE, System.nanoTime() - t0);
+        }
         return new Block(d, sizeClass, p.fileIndex(), p.slot(), p.file(), fileOffset, stored, BLOCK_SIZE, level, codec,
                 sc.slotSize);
     }
