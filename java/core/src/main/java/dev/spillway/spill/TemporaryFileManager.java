@@ -61,7 +61,8 @@ import java.util.zip.CRC32C;
  * class. Each class has its own files; a new file may hold {@code (1 << files_open_in_class) * 4000}
  * slots (file-index growth), a block takes the lowest free slot of the lowest file with room, and
  * a new file takes the lowest free file index ({@link SlotAllocator}). Buffers of any other size
- * go to a file of their own; those of 32 KiB or less are not compressed.
+ * go to a file of their own (as 256 KiB chunks, each a block, so no scratch of the buffer's size
+ * is needed); those of 32 KiB or less are not compressed.
  *
  * <p><b>Deviation from DuckDB:</b> our block header is 32 bytes (magic, codec, lengths, crc32c;
  * {@link SpillFormat}) and O_DIRECT writes whole 4 KiB units, so a raw 256 KiB block takes
@@ -182,9 +183,11 @@ public final class TemporaryFileManager implements AutoCloseable {
         final int codec;
         /** Bytes counted against the size limit. */
         final long chargedBytes;
+        /** For a file of its own: the stored size of each chunk, back to back from offset 0; else null. */
+        final int[] chunks;
 
         Block(Directory dir, int sizeClass, int fileIndex, int slot, IoFile file, long fileOffset, int storedSize,
-                int rawLength, int level, int codec, long chargedBytes) {
+                int rawLength, int level, int codec, long chargedBytes, int[] chunks) {
             this.dir = dir;
             this.sizeClass = sizeClass;
             this.fileIndex = fileIndex;
@@ -196,6 +199,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             this.level = level;
             this.codec = codec;
             this.chargedBytes = chargedBytes;
+            this.chunks = chunks;
         }
 
         /** Bytes counted against the temporary size limit (the slot, or the file of its own). */
@@ -472,7 +476,7 @@ public final class TemporaryFileManager implements AutoCloseable {
 
     /**
      * Spills {@code length} bytes of {@code src} from absolute {@code offset}. A block of
-     * {@link #BLOCK_SIZE} goes to a size class, any other size to a file of its own.
+     * {@link #BLOCK_SIZE} goes to a size class, any other size to a file of its own (in chunks).
      * On failure nothing is left behind and nothing stays charged.
      * @throws TemporaryDirectoryLimitException when the size limit does not allow it
      */
@@ -492,7 +496,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             Block b = length == BLOCK_SIZE ? writeClassBlock(d, w, src, offset) : writeOwnFile(d, w, src, offset, length);
             blocks.incrementAndGet();
             rawBytesWritten.addAndGet(length);
-            storedBytesWritten.addAndGet(b.storedSize);
+            storedBytesWritten.addAndGet(b.chunks != null ? b.chargedBytes : b.storedSize);
             return b;
         } finally {
             releaseWorker(w);
@@ -554,12 +558,21 @@ public final class TemporaryFileManager implements AutoCloseable {
             chooser.recordWrite(level, BLOCK_SIZE, System.nanoTime() - t0);
         }
         return new Block(d, sizeClass, p.fileIndex(), p.slot(), p.file(), fileOffset, stored, BLOCK_SIZE, level, codec,
-                sc.slotSize);
+                sc.slotSize, null);
     }
 
+    /**
+     * A buffer of another size goes to a file of its own, as chunks of at most {@link #BLOCK_SIZE}
+     * raw bytes, each a spill block of its own back to back: the worker's scratch serves any size,
+     * so spilling a huge buffer needs no scratch of its size.
+     */
     private Block writeOwnFile(Directory d, Worker w, ByteBuffer src, int offset, int length) {
         int level = length <= MIN_COMPRESSED_SIZE ? SpillFormat.LEVEL_NONE : chooser.choose();
-        int worstCase = SpillFormat.storedSize(length); // raw: maxPayload = length keeps it the most
+        int n = (int) (((long) length + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        long worstCase = 0; // raw chunks: maxPayload = chunk length keeps each at most that
+        for (int i = 0; i < n; i++) {
+            worstCase += SpillFormat.storedSize(Math.min(BLOCK_SIZE, length - i * BLOCK_SIZE));
+        }
         charge(worstCase);
         Path path = d.path.resolve("spillway-" + ownerId + "-b" + ownFileSeq.incrementAndGet() + ".tmp");
         IoFile f;
@@ -570,29 +583,31 @@ public final class TemporaryFileManager implements AutoCloseable {
             throw spillFailure("spill write (creating " + path + ")", e);
         }
         d.ownFiles.put(path, f);
-        AlignedBuffer scratch = null;
         long t0 = System.nanoTime();
-        SpillBlock sb;
+        int[] chunks = new int[n];
+        long stored = 0;
+        int codec = SpillFormat.CODEC_RAW;
         try {
-            int need = SpillFormat.scratchSize(length);
-            scratch = need <= w.scratch.size() ? null : backend.allocate(need);
-            sb = w.codec.spillWrite(f, 0, src, offset, length, level, length, scratch != null ? scratch : w.scratch);
-        } catch (RuntimeException | OutOfMemoryError e) {
+            for (int i = 0; i < n; i++) {
+                int len = Math.min(BLOCK_SIZE, length - i * BLOCK_SIZE);
+                SpillBlock sb = w.codec.spillWrite(f, stored, src, offset + i * BLOCK_SIZE, len, level, len, w.scratch);
+                chunks[i] = sb.storedSize();
+                stored += sb.storedSize();
+                codec = Math.max(codec, sb.codec());
+            }
+        } catch (RuntimeException e) {
             d.ownFiles.remove(path);
             f.close();
             deleteQuietly(path);
             uncharge(worstCase);
-            throw spillFailure("spill write of a " + length + "-byte buffer to " + path, e);
-        } finally {
-            if (scratch != null) {
-                scratch.close();
-            }
+            throw spillFailure("spill write of a " + length + "-byte buffer to " + path + " at offset " + stored, e);
         }
         if (level != SpillFormat.LEVEL_NONE) {
             chooser.recordWrite(level, length, System.nanoTime() - t0);
         }
-        uncharge(worstCase - sb.storedSize());
-        return new Block(d, -1, -1, 0, f, 0, sb.storedSize(), length, level, sb.codec(), sb.storedSize());
+        uncharge(worstCase - stored);
+        return new Block(d, -1, -1, 0, f, 0, (int) Math.min(Integer.MAX_VALUE, stored), length, level, codec, stored,
+                chunks);
     }
 
     private static SpillwayException spillFailure(String what, Throwable e) {
@@ -612,21 +627,24 @@ public final class TemporaryFileManager implements AutoCloseable {
     public void read(Block b, ByteBuffer dst, int offset) {
         ensureOpen("spill read");
         Worker w = acquireWorker();
-        AlignedBuffer scratch = null;
         long t0 = System.nanoTime();
+        long at = b.fileOffset;
         try {
-            scratch = b.storedSize <= w.scratch.size() ? null : backend.allocate(b.storedSize);
-            w.codec.spillRead(b.file, b.fileOffset, b.storedSize, dst, offset, b.rawLength,
-                    scratch != null ? scratch : w.scratch);
+            if (b.chunks == null) {
+                w.codec.spillRead(b.file, at, b.storedSize, dst, offset, b.rawLength, w.scratch);
+            } else {
+                for (int i = 0; i < b.chunks.length; i++) {
+                    int len = Math.min(BLOCK_SIZE, b.rawLength - i * BLOCK_SIZE);
+                    w.codec.spillRead(b.file, at, b.chunks[i], dst, offset + i * BLOCK_SIZE, len, w.scratch);
+                    at += b.chunks[i];
+                }
+            }
         } catch (CorruptDataException e) {
-            throw new CorruptDataException("reading back " + b + " at offset " + b.fileOffset + ": " + e.getMessage(), e);
+            throw new CorruptDataException("reading back " + b + " at offset " + at + ": " + e.getMessage(), e);
         } catch (NativeIoException e) {
             throw new SpillwayException("reading back " + b + " failed (the block stays on disk; a retry may succeed): "
                     + e.getMessage(), e);
         } finally {
-            if (scratch != null) {
-                scratch.close();
-            }
             releaseWorker(w);
         }
         chooser.recordRead(b.level, b.rawLength, System.nanoTime() - t0);

@@ -313,6 +313,36 @@ class TemporaryFileManagerTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void aHugeBufferSpillsInChunksWithoutAScratchOfItsSize(IoBackend backend) throws Exception {
+        int size = 5 * BLOCK + 12345;
+        AlignedBuffer src = buffer(backend, (int) TransientBufferPool.allocationSize(size));
+        AlignedBuffer dst = buffer(backend, (int) TransientBufferPool.allocationSize(size));
+        dev.spillway.testing.FaultInjectingBackend io = new dev.spillway.testing.FaultInjectingBackend(backend, 1);
+        TemporaryFileManager m = manager(io, TemporaryFileManager.Config.of(tmp.resolve("t"))
+                .withCompression(SpillCompression.fixed(1)));
+        SpillTestSupport.fillCsv(src.buffer(), 77);
+        TemporaryFileManager.Block b = m.write(src.buffer(), 0, size);
+        assertTrue(io.largestAllocation() < 2 * BLOCK, "largest scratch " + io.largestAllocation());
+        assertTrue(b.compressed());
+        assertEquals(Files.size(b.path()), b.chargedBytes());
+        m.read(b, dst.buffer(), 0);
+        assertEquals(src.buffer().slice(0, size), dst.buffer().slice(0, size));
+        assertEquals(0, m.usedBytes());
+
+        TemporaryFileManager.Block c = m.write(src.buffer(), 0, size);
+        long fileSize = Files.size(c.path());
+        try (FileChannel ch = FileChannel.open(c.path(), StandardOpenOption.WRITE)) {
+            // into the payload of the last chunk (the padding after it is not checked)
+            ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), fileSize - c.chunks[c.chunks.length - 1] + 40);
+        }
+        CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.read(c, dst.buffer(), 0));
+        assertTrue(e.getMessage().contains(c.path().toString()), e.getMessage());
+        m.release(c);
+        assertFalse(Files.exists(c.path()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void aCorruptBlockIsAnErrorNamingFileAndSlot(IoBackend backend) throws Exception {
         TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(tmp.resolve("t"))
                 .withCompression(SpillCompression.fixed(1)));

@@ -124,6 +124,7 @@ public final class FaultInjectingBackend implements IoBackend {
     private final List<Rule> rules = new CopyOnWriteArrayList<>();
     private final Map<Op, AtomicLong> calls = new EnumMap<>(Op.class);
     private final Map<Op, AtomicLong> injected = new EnumMap<>(Op.class);
+    private final AtomicLong largestAllocation = new AtomicLong();
 
     public FaultInjectingBackend(IoBackend delegate, long seed) {
         this.delegate = delegate;
@@ -220,7 +221,13 @@ public final class FaultInjectingBackend implements IoBackend {
 
     @Override
     public AlignedBuffer allocate(int size) {
+        largestAllocation.accumulateAndGet(size, Math::max);
         return delegate.allocate(size);
+    }
+
+    /** The largest {@link #allocate} so far (to check that a path needs no buffer of some size). */
+    public long largestAllocation() {
+        return largestAllocation.get();
     }
 
     @Override
