@@ -108,7 +108,8 @@ public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
         sketch.increment(key);
         missesInSample++;
         nodes.linkLast(WINDOW, nodes.allocate(key));
-        // While the cache fills (no evictions yet) the window's overflow enters probation unopposed.
+        // In steady state evict() has already moved the candidate out, so this runs only while the
+        // cache fills (or after the window shrank): the overflow enters probation unopposed.
         while (nodes.size(WINDOW) > windowMaximum) {
             nodes.moveToLast(PROBATION, nodes.first(WINDOW));
         }
