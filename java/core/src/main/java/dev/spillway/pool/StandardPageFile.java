@@ -4,9 +4,11 @@ import dev.spillway.AccessIntent;
 import dev.spillway.ClosedException;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import dev.spillway.SpillwayException;
 import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.IoFile;
+import dev.spillway.io.NativeIoException;
 import dev.spillway.io.OpenFlag;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -320,6 +322,10 @@ final class StandardPageFile implements PageFile {
         try {
             read = f.read(dst, 0, pageSize, page * pageSize);
             size = read < pageSize ? f.size() : -1;
+        } catch (NativeIoException e) {
+            // the OS error names offset, not page: say which page, and that nothing was cached
+            throw new SpillwayException("read page " + page + " of " + path + " failed (nothing was cached; a retry"
+                    + " reads it again): " + e.getMessage(), e);
         } finally {
             cache.release(this);
         }
