@@ -28,6 +28,7 @@ import java.util.Set;
  * header and free-list nodes.
  */
 final class StandardPageFile implements PageFile {
+    private static final System.Logger LOG = System.getLogger("dev.spillway.pool");
     private final StandardBufferManager manager;
     private final IoBackend backend;
     private final Path path;
@@ -93,7 +94,10 @@ final class StandardPageFile implements PageFile {
         return f;
     }
 
-    /** Opens and checks an existing file, writing nothing to it; expectedPageSize 0 accepts any. */
+    /**
+     * Opens and checks an existing file; expectedPageSize 0 accepts any. Writes nothing to it, except
+     * to rebuild a free list a crash left stale ({@link #rebuildFreeList}).
+     */
     static StandardPageFile open(StandardBufferManager manager, IoBackend backend, OpenFileCache cache, Path path,
             int expectedPageSize, int fileId) {
         if (expectedPageSize != 0) {
@@ -107,7 +111,12 @@ final class StandardPageFile implements PageFile {
                 int read = io.read(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
                 h = PageFileFormat.decodeHeader(backend, buf.buffer(), read, size, path, expectedPageSize);
             }
-            long[] stack = readFreeList(backend, io, path, h, size);
+            long[] stack;
+            try {
+                stack = readFreeList(backend, io, path, h, size);
+            } catch (StaleFreeList e) {
+                stack = rebuildFreeList(backend, io, path, h, size, e.getMessage());
+            }
             StandardPageFile f = new StandardPageFile(manager, backend, path, h.pageSize(), fileId, h.pageCount(), stack);
             cache.adopt(f, io);
             return f;
@@ -115,6 +124,70 @@ final class StandardPageFile implements PageFile {
             io.close();
             throw e;
         }
+    }
+
+    /**
+     * A free list that later steps changed before a crash let them reach the header. Pages freed or
+     * reused write their node or data at once, but the header follows only at the next flush; so
+     * after a crash the header's list can lead, through nodes whose checksums are all good, to a
+     * page that was reused (now a data page), end early, run long, or point past the header's page
+     * count. Only these shapes are read as a crash; a node that fails its checksum is corruption.
+     */
+    private static final class StaleFreeList extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StaleFreeList(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Rebuilds the free list after a crash from what each page is on disk: a page whose node is a
+     * valid free-list node is free, any other page is allocated (data, or unreadable and reported
+     * when read). Every page then holds its state as of the last flush or a later one: a freed page
+     * is free, a reused page keeps its new data, one reused but not yet written stays free. The
+     * nodes are rewritten into one chain, then the header, then fdatasync. O(pages), after a crash only.
+     */
+    private static long[] rebuildFreeList(IoBackend backend, IoFile io, Path path, PageFileFormat.Header h, long size,
+            String why) {
+        int ps = h.pageSize();
+        long[] free = new long[16];
+        int n = 0;
+        try (AlignedBuffer buf = backend.allocate(ps)) {
+            ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
+            for (long page = 1; page < h.pageCount(); page++) {
+                int read = io.read(b, 0, ps, page * ps);
+                int kind;
+                try {
+                    kind = PageFileFormat.checkPage(backend, b, ps, read, size, path, page);
+                } catch (dev.spillway.CorruptDataException e) {
+                    continue; // allocated as far as the list goes; a pin reports it
+                }
+                if (kind == PageFileFormat.KIND_FREE) {
+                    if (n == free.length) {
+                        free = java.util.Arrays.copyOf(free, n * 2);
+                    }
+                    free[n++] = page;
+                }
+            }
+            // one chain: free[0] at the bottom (next 0) ... free[n-1] the head
+            for (int i = 0; i < n; i++) {
+                for (int off = 0; off < ps; off += 8) {
+                    b.putLong(off, 0);
+                }
+                PageFileFormat.encodeFreePage(backend, b, ps, i == 0 ? 0 : free[i - 1]);
+                io.write(b, 0, ps, free[i] * ps);
+            }
+        }
+        try (AlignedBuffer buf = backend.allocate(PageFileFormat.HEADER_BYTES)) {
+            PageFileFormat.encodeHeader(backend, buf.buffer(),
+                    new PageFileFormat.Header(ps, h.pageCount(), n == 0 ? 0 : free[n - 1], n));
+            io.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
+        }
+        io.sync();
+        LOG.log(System.Logger.Level.WARNING, "page file " + path + " was not closed cleanly (" + why + "): rebuilt its"
+                + " free list from the pages on disk, " + n + " free pages");
+        return java.util.Arrays.copyOf(free, n);
     }
 
     /** Walks the free list from its head, checking every node; returns it as a stack (head last). */
@@ -130,21 +203,22 @@ final class StandardPageFile implements PageFile {
             long page = h.freeHead();
             for (int i = 0; i < n; i++) {
                 if (page < 1 || page >= h.pageCount()) {
-                    throw new dev.spillway.CorruptDataException("open page file " + path + ": free list entry " + i
-                            + " points to page " + page + ", outside 1.." + (h.pageCount() - 1));
+                    String what = "free list entry " + i + " points to page " + page + ", outside 1.." + (h.pageCount() - 1);
+                    if (i == 0) {
+                        throw new dev.spillway.CorruptDataException("open page file " + path + ": " + what);
+                    }
+                    throw new StaleFreeList(what); // a node rewritten after the header (its checksum is good)
                 }
                 list[i] = page;
                 int read = io.read(b, 0, ps, page * ps);
                 int kind = PageFileFormat.checkPage(backend, b, ps, read, size, path, page);
                 if (kind != PageFileFormat.KIND_FREE) {
-                    throw new dev.spillway.CorruptDataException("open page file " + path + ": page " + page
-                            + " is on the free list but is a data page on disk");
+                    throw new StaleFreeList("page " + page + " is on the header's free list but is a data page on disk");
                 }
                 page = b.getLong(8);
             }
             if (page != 0) {
-                throw new dev.spillway.CorruptDataException("open page file " + path + ": the free list is longer than the "
-                        + n + " pages its header counts (or has a cycle)");
+                throw new StaleFreeList("the free list is longer than the " + n + " pages its header counts");
             }
         }
         long[] stack = new long[list.length];
