@@ -54,6 +54,11 @@ final class StandardPageFile implements PageFile {
     /** Pages on the free list or between free list and table (being freed or allocated). Guarded by this. */
     private final Set<Long> unavailable = new HashSet<>();
     private boolean headerDirty; // guarded by this
+    /**
+     * Free-stack entries below this index are the list of the header on disk; those above were
+     * pushed since, and their nodes are written only with the next header. Guarded by this.
+     */
+    private int durableDepth;
 
     private StandardPageFile(StandardBufferManager manager, IoBackend backend, Path path, int pageSize, int fileId,
             long pageCount, long[] freeStack) {
@@ -66,6 +71,7 @@ final class StandardPageFile implements PageFile {
         this.pageCount = pageCount;
         this.freeStack = freeStack;
         this.freeSize = freeStack.length;
+        this.durableDepth = freeStack.length;
         for (long p : freeStack) {
             unavailable.add(p);
         }
@@ -326,6 +332,7 @@ final class StandardPageFile implements PageFile {
         long page;
         if (freeSize > 0) {
             page = freeStack[--freeSize]; // already in unavailable
+            durableDepth = Math.min(durableDepth, freeSize);
         } else {
             if (pageCount >= PageFileFormat.MAX_PAGES) {
                 throw new IllegalStateException("allocate a page in " + path + ": the file has " + pageCount
@@ -350,17 +357,12 @@ final class StandardPageFile implements PageFile {
         unavailable.add(page);
     }
 
-    /** Step two: write the free-list node and push it. On failure the page is allocated again. */
+    /**
+     * Step two: push it on the free list. Its node is not written now but with the next header
+     * ({@link #writeHeaderIfDirty}): until then the page keeps its data on disk, so a crash before
+     * that flush finds it as the last flush left it.
+     */
     synchronized void linkFree(long page) {
-        long head = freeSize > 0 ? freeStack[freeSize - 1] : 0;
-        try (AlignedBuffer buf = backend.allocate(pageSize)) {
-            ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
-            PageFileFormat.encodeFreePage(backend, b, pageSize, head);
-            write("free", page, b);
-        } catch (RuntimeException | Error e) {
-            unavailable.remove(page);
-            throw e;
-        }
         if (freeSize == freeStack.length) {
             freeStack = java.util.Arrays.copyOf(freeStack, Math.max(16, freeSize * 2));
         }
@@ -368,15 +370,21 @@ final class StandardPageFile implements PageFile {
         headerDirty = true;
     }
 
+    /**
+     * Writes the header, then the nodes of pages freed since the last one (the caller syncs). The
+     * header goes first: if a crash stops the nodes half way, the header's list leads to a page that
+     * is still data on disk, which {@link #open} reads as a crash and repairs ({@link #rebuildFreeList});
+     * nodes first could instead leave a freed page as a node the old header does not list.
+     */
     synchronized void writeHeaderIfDirty() {
         if (!headerDirty) {
             return;
         }
         long head = freeSize > 0 ? freeStack[freeSize - 1] : 0;
+        OpenFileCache cache = manager.fileCache();
         try (AlignedBuffer buf = backend.allocate(PageFileFormat.HEADER_BYTES)) {
             PageFileFormat.encodeHeader(backend, buf.buffer(),
                     new PageFileFormat.Header(pageSize, pageCount, head, freeSize));
-            OpenFileCache cache = manager.fileCache();
             IoFile f = cache.acquire(this, "write header of");
             try {
                 f.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
@@ -384,6 +392,16 @@ final class StandardPageFile implements PageFile {
                 cache.release(this);
             }
         }
+        if (durableDepth < freeSize) {
+            try (AlignedBuffer buf = backend.allocate(pageSize)) {
+                ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = durableDepth; i < freeSize; i++) {
+                    PageFileFormat.encodeFreePage(backend, b, pageSize, i == 0 ? 0 : freeStack[i - 1]);
+                    write("free", freeStack[i], b);
+                }
+            }
+        }
+        durableDepth = freeSize;
         headerDirty = false;
     }
 
