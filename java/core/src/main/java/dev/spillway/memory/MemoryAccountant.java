@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One memory limit for page frames and transient buffers, with usage per {@link MemoryTag}.
@@ -33,7 +34,19 @@ public final class MemoryAccountant {
          * or nothing more can be evicted; returns the bytes released (0 if none).
          */
         long reclaim(long bytes);
+
+        /**
+         * Whether an eviction of this reclaimer is running right now on another thread (its memory
+         * is about to be released). While one is, an empty {@link #reclaim} does not mean "all
+         * pinned", and {@link MemoryAccountant#reserve} waits for it instead of failing.
+         */
+        default boolean reclaimInProgress() {
+            return false;
+        }
     }
+
+    /** How long a reservation waits for another thread's eviction in flight: about one spill write. */
+    private static final long IN_FLIGHT_WAIT_NANOS = 50_000;
 
     private final AtomicLong limit;
     private final AtomicLong used = new AtomicLong();
@@ -113,12 +126,23 @@ public final class MemoryAccountant {
             }
             if (reclaimAny(need) > 0) {
                 idle = 0;
+            } else if (reclaimInProgress()) {
+                LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS); // another thread's eviction is about to release memory
             } else if (++idle > 2) { // every reclaimer came back empty twice in a row: all pinned
                 throw new MemoryLimitExceededException(operation, tag, bytes, used.get(), limit.get(), usageByTag());
             } else {
                 Thread.yield(); // another thread may be finishing an eviction right now
             }
         }
+    }
+
+    private boolean reclaimInProgress() {
+        for (Reclaimer r : reclaimers) {
+            if (r.reclaimInProgress()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private long reclaimAny(long need) {
@@ -172,6 +196,8 @@ public final class MemoryAccountant {
             }
             if (freed > 0) {
                 idle = 0;
+            } else if (reclaimInProgress()) {
+                LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS);
             } else if (++idle > 2) {
                 long u = used.get();
                 limit.set(old);

@@ -161,6 +161,7 @@ class PolicyContractTest {
                     p.recordAccess(key); // may be non-resident: ignored
                 }
                 assertEquals(resident.size(), p.size(), "size after op " + op);
+                validate(p);
             }
             List<Long> drained = new ArrayList<>();
             long v;
@@ -170,6 +171,37 @@ class PolicyContractTest {
             assertEquals(resident, new HashSet<>(drained));
             assertEquals(resident.size(), drained.size());
         }
+    }
+
+    /** Every policy of the factory checks its own structure; a policy that cannot is a test failure. */
+    static void validate(EvictionPolicy p) {
+        assertTrue(p instanceof Validated, p.name() + " has no structural validator");
+        ((Validated) p).validate();
+    }
+
+    @ParameterizedTest
+    @MethodSource("names")
+    void structureStaysValidThroughATrace(String name) {
+        long[] trace = Traces.load("multi1");
+        int size = 300;
+        EvictionPolicy p = EvictionPolicies.create(name, size);
+        Set<Long> resident = new HashSet<>();
+        for (int i = 0; i < trace.length; i++) {
+            long k = trace[i];
+            if (resident.contains(k)) {
+                p.recordAccess(k);
+            } else {
+                if (resident.size() == size) {
+                    assertTrue(resident.remove(p.evict(x -> true)));
+                }
+                p.recordInsert(k);
+                resident.add(k);
+            }
+            if (i % 97 == 0) {
+                validate(p);
+            }
+        }
+        validate(p);
     }
 
     @ParameterizedTest
