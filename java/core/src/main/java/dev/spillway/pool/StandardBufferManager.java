@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
@@ -100,6 +101,8 @@ public final class StandardBufferManager implements BufferManager {
     private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
+    /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
+    private final AtomicInteger writeBacks = new AtomicInteger();
 
     public StandardBufferManager(Settings settings) {
         Objects.requireNonNull(settings, "settings");
@@ -108,7 +111,18 @@ public final class StandardBufferManager implements BufferManager {
         int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
         this.policy = createPolicy(settings, hint);
         this.fileCache = new OpenFileCache(backend, settings.maxOpenFiles());
-        accountant.addReclaimer(this::reclaim);
+        accountant.addReclaimer(new MemoryAccountant.Reclaimer() {
+            @Override
+            public long reclaim(long bytes) {
+                return StandardBufferManager.this.reclaim(bytes);
+            }
+
+            @Override
+            public boolean reclaimInProgress() {
+                // an eviction under the lock, or a flush's write-back that will leave its page evictable
+                return (evictionLock.isLocked() && !evictionLock.isHeldByCurrentThread()) || writeBacks.get() > 0;
+            }
+        });
     }
 
     private static EvictionPolicy createPolicy(Settings s, int hint) {
@@ -481,8 +495,13 @@ public final class StandardBufferManager implements BufferManager {
     }
 
     private void writeBack(Frame fr) {
-        PageFileFormat.sealDataPage(backend, fr.bytes, fr.size());
-        fr.file.write("write back", fr.page, fr.bytes);
+        writeBacks.incrementAndGet();
+        try {
+            PageFileFormat.sealDataPage(backend, fr.bytes, fr.size());
+            fr.file.write("write back", fr.page, fr.bytes);
+        } finally {
+            writeBacks.decrementAndGet();
+        }
     }
 
     /** Writes a page back if dirty and not held for writing; waits for a write-back already running. */
