@@ -30,7 +30,7 @@ final class PinnedHandle implements PageHandle {
     @Override
     public void close() {
         if (!pinned) {
-            throw new IllegalStateException("unpin page " + frame.page + " of " + frame.file.path()
+            throw new IllegalStateException("unpin page " + frame.page() + " of " + frame.file.path()
                     + ": the handle was already closed (double unpin)");
         }
         pinned = false;
@@ -45,7 +45,7 @@ final class PinnedHandle implements PageHandle {
 
     private Frame frame(String op) {
         if (!pinned) {
-            throw new ClosedException(op + " on page " + (frame == null ? "?" : frame.page + " of " + frame.file.path())
+            throw new ClosedException(op + " on page " + (frame == null ? "?" : frame.page() + " of " + frame.file.path())
                     + ": the handle was closed (the page is unpinned)");
         }
         return frame;
@@ -54,7 +54,7 @@ final class PinnedHandle implements PageHandle {
     private Frame writable(String op) {
         Frame f = frame(op);
         if (!write) {
-            throw new IllegalStateException(op + " on page " + f.page + " of " + f.file.path()
+            throw new IllegalStateException(op + " on page " + f.page() + " of " + f.file.path()
                     + ": the page is pinned for READ; pin it with AccessIntent.WRITE to change it");
         }
         return f;
@@ -63,7 +63,7 @@ final class PinnedHandle implements PageHandle {
     private static int at(Frame f, String op, int offset, int length) {
         int usable = f.size() - PageFileFormat.PAGE_HEADER;
         if (offset < 0 || length < 0 || offset > usable - length) {
-            throw new IndexOutOfBoundsException(op + " at offset " + offset + " (" + length + " bytes) on page " + f.page
+            throw new IndexOutOfBoundsException(op + " at offset " + offset + " (" + length + " bytes) on page " + f.page()
                     + " of " + f.file.path() + ": the page has " + usable + " usable bytes");
         }
         return PageFileFormat.PAGE_HEADER + offset;
@@ -76,7 +76,7 @@ final class PinnedHandle implements PageHandle {
 
     @Override
     public long pageNumber() {
-        return frame("pageNumber").page;
+        return frame("pageNumber").page();
     }
 
     @Override
@@ -148,6 +148,6 @@ final class PinnedHandle implements PageHandle {
     @Override
     public String toString() {
         return frame == null ? "page handle (unused)"
-                : "page " + frame.page + " of " + frame.file.path() + (pinned ? (write ? " (WRITE)" : " (READ)") : " (closed)");
+                : "page " + frame.page() + " of " + frame.file.path() + (pinned ? (write ? " (WRITE)" : " (READ)") : " (closed)");
     }
 }

@@ -74,14 +74,14 @@ import java.util.function.LongPredicate;
  * of these held, since it may call back into {@link #reclaim}.
  *
  * <h2>Memory per frame</h2>
- * The pool's own heap per resident page: a {@link Frame} (12 header + 8 state + 8 page + 8 key
- * + 5 compressed references × 4 = 56 bytes) plus its page-table slot (8-byte key + 4-byte
- * reference, at a table load of ½ to ¼: 24 to 48 bytes), so 80 to 104 bytes; the policy's own
- * entry comes on top. The frame's memory comes from {@link IoBackend#allocate} as an
- * {@link AlignedBuffer}, whose heap side (the object, its AtomicBoolean and its direct ByteBuffer)
- * is about 130 bytes more, and {@code PageHandle.buffer()} adds a ~64-byte view on first use. So
- * about 210 bytes per frame: above the 64-byte goal. Meeting it needs frames carved from slabs
- * (one ByteBuffer per slab, state and keys in primitive arrays), which this version does not do.
+ * The pool's own heap per resident page is at most 64 bytes: a {@link Frame} of 48 (12-byte
+ * header + 8 state + 8 key + 5 compressed references × 4 = 40 of fields, laid out in 48) plus its
+ * page-table slot, one 4-byte reference at a table load between ½ and ¼: 8 to 16 bytes. Not
+ * counted there, because they belong to the layers around the pool: the eviction policy's entry
+ * for the key, and the {@link AlignedBuffer} that {@link IoBackend#allocate} returns for the
+ * frame's memory, whose heap side (the object, its AtomicBoolean, its direct ByteBuffer) is about
+ * 130 bytes; {@code PageHandle.buffer()} adds a ~64-byte view per frame on first use. Taking those
+ * below the goal too needs frames carved from slabs (one ByteBuffer per slab), not done here.
  */
 public final class StandardBufferManager implements BufferManager {
     /** Key bits for the page number; the file id takes the 23 bits above (keys stay positive). */
@@ -286,7 +286,7 @@ public final class StandardBufferManager implements BufferManager {
         PageTable.Partition part = table.partition(key);
         try {
             mem = backend.allocate(size);
-            fr = new Frame(f, page, key, mem,
+            fr = new Frame(f, key, mem,
                     Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0));
             long stamp = part.lock.writeLock();
             try {
@@ -294,7 +294,7 @@ public final class StandardBufferManager implements BufferManager {
                     fr = null;
                 } else {
                     f.checkLoadable("pin", page);
-                    part.put(key, fr);
+                    part.put(fr);
                 }
             } finally {
                 part.lock.unlockWrite(stamp);
@@ -317,7 +317,7 @@ public final class StandardBufferManager implements BufferManager {
             fr.kill();
             long stamp = part.lock.writeLock();
             try {
-                part.remove(key, fr);
+                part.remove(fr);
             } finally {
                 part.lock.unlockWrite(stamp);
             }
@@ -377,7 +377,7 @@ public final class StandardBufferManager implements BufferManager {
             throw e;
         }
         long key = f.key("allocate", page);
-        fr = new Frame(f, page, key, mem, Frame.DIRTY); // zero-filled memory, written back on flush or eviction
+        fr = new Frame(f, key, mem, Frame.DIRTY); // zero-filled memory, written back on flush or eviction
         PageTable.Partition part = table.partition(key);
         long stamp = part.lock.writeLock();
         try {
@@ -385,7 +385,7 @@ public final class StandardBufferManager implements BufferManager {
                 throw new IllegalStateException("allocate page " + page + " of " + f.path()
                         + ": the page is already resident (internal error)");
             }
-            part.put(key, fr);
+            part.put(fr);
         } finally {
             part.lock.unlockWrite(stamp);
         }
@@ -414,7 +414,7 @@ public final class StandardBufferManager implements BufferManager {
                         throw new IllegalStateException("free page " + page + " of " + f.path()
                                 + ": the page is in use (" + Frame.describe(fr.state()) + "); unpin it first");
                     }
-                    part.remove(key, fr);
+                    part.remove(fr);
                     policy.recordRemove(key);
                     fr.memory.close();
                     accountant.release(MemoryTag.PAGE_CACHE, fr.size());
@@ -469,7 +469,7 @@ public final class StandardBufferManager implements BufferManager {
                 PageTable.Partition part = table.partition(key);
                 long stamp = part.lock.writeLock();
                 try {
-                    part.remove(key, fr);
+                    part.remove(fr);
                 } finally {
                     part.lock.unlockWrite(stamp);
                 }
@@ -483,7 +483,7 @@ public final class StandardBufferManager implements BufferManager {
                 } catch (RuntimeException e) {
                     fr.endWriteBack(false);
                     policy.recordInsert(key);
-                    throw new SpillwayException("evict page " + fr.page + " of " + fr.file.path()
+                    throw new SpillwayException("evict page " + fr.page() + " of " + fr.file.path()
                             + ": writing the dirty page back failed; the page stays dirty and resident: " + e.getMessage(), e);
                 }
                 fr.endWriteBack(true);
@@ -498,7 +498,7 @@ public final class StandardBufferManager implements BufferManager {
         writeBacks.incrementAndGet();
         try {
             PageFileFormat.sealDataPage(backend, fr.bytes, fr.size());
-            fr.file.write("write back", fr.page, fr.bytes);
+            fr.file.write("write back", fr.page(), fr.bytes);
         } finally {
             writeBacks.decrementAndGet();
         }
@@ -513,7 +513,7 @@ public final class StandardBufferManager implements BufferManager {
                     writeBack(fr);
                 } catch (RuntimeException e) {
                     fr.endWriteBack(false);
-                    throw new SpillwayException(op + ": writing page " + fr.page + " of " + fr.file.path()
+                    throw new SpillwayException(op + ": writing page " + fr.page() + " of " + fr.file.path()
                             + " failed; the page stays dirty and resident: " + e.getMessage(), e);
                 }
                 fr.endWriteBack(true);
@@ -538,7 +538,7 @@ public final class StandardBufferManager implements BufferManager {
                 mine.add(fr);
             }
         }
-        mine.sort(Comparator.comparingLong(fr -> fr.page)); // ascending offsets: sequential writes
+        mine.sort(Comparator.comparingLong(fr -> fr.page())); // ascending offsets: sequential writes
         return mine;
     }
 
@@ -607,7 +607,7 @@ public final class StandardBufferManager implements BufferManager {
                 long s = fr.state();
                 if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0) {
                     f.closing = false;
-                    throw new IllegalStateException(op + ": page " + fr.page + " is pinned (" + Frame.describe(s)
+                    throw new IllegalStateException(op + ": page " + fr.page() + " is pinned (" + Frame.describe(s)
                             + "); close its handles first");
                 }
             }
@@ -620,13 +620,13 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 if (!fr.tryKill(false)) {
                     f.closing = false;
-                    throw new IllegalStateException(op + ": page " + fr.page + " was pinned while closing ("
+                    throw new IllegalStateException(op + ": page " + fr.page() + " was pinned while closing ("
                             + Frame.describe(fr.state()) + ")");
                 }
                 PageTable.Partition part = table.partition(fr.key);
                 long stamp = part.lock.writeLock();
                 try {
-                    part.remove(fr.key, fr);
+                    part.remove(fr);
                 } finally {
                     part.lock.unlockWrite(stamp);
                 }
@@ -724,11 +724,11 @@ public final class StandardBufferManager implements BufferManager {
             for (Frame fr : all) {
                 long s = fr.state();
                 if ((s & (Frame.PIN_MASK | Frame.WRITER_MASK | Frame.LOADING | Frame.WRITEBACK | Frame.DEAD)) != 0) {
-                    throw new IllegalStateException("page " + fr.page + " of " + fr.file.path() + " is not idle: "
+                    throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " is not idle: "
                             + Frame.describe(s));
                 }
                 if (!fr.memory.isOpen()) {
-                    throw new IllegalStateException("page " + fr.page + " of " + fr.file.path() + " has freed memory");
+                    throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " has freed memory");
                 }
                 bytes += fr.size();
             }
