@@ -6,16 +6,29 @@ import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import java.nio.ByteBuffer;
 
+/** 64 bytes before a handle's fields: handles of different threads end up side by side after a GC. */
+@SuppressWarnings("unused")
+abstract class PinnedHandlePadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The handle's mutable fields, between the paddings, so no two threads' handles share a cache line. */
+abstract class PinnedHandleFields extends PinnedHandlePadBefore {
+    /** The pinned frame; kept after close so error messages can name the page. */
+    Frame frame;
+    boolean write;
+    boolean pinned;
+}
+
 /**
  * The handle of one pin. Recycled through its thread's {@link ThreadState} so pinning allocates
- * nothing; used by one thread at a time, as any AutoCloseable resource is.
+ * nothing; used by one thread at a time, as any AutoCloseable resource is. Padded to keep its
+ * fields (written on every pin and unpin) off cache lines that another thread's handle uses.
  */
-final class PinnedHandle implements PageHandle {
+@SuppressWarnings("unused")
+final class PinnedHandle extends PinnedHandleFields implements PageHandle {
     private final ThreadState home;
-    /** The pinned frame; kept after close so error messages can name the page. */
-    private Frame frame;
-    private boolean write;
-    private boolean pinned;
+    long p10, p11, p12, p13, p14, p15, p16, p17;
 
     PinnedHandle(ThreadState home) {
         this.home = home;

@@ -353,7 +353,7 @@ public final class StandardBufferManager implements BufferManager {
     private void feedHitsLocked(ThreadState ts) {
         long[] keys = ts.hits;
         for (int i = 0; i < ts.hitCount; i++) {
-            policy.recordAccess(keys[i]);
+            policy.recordAccess(keys[ThreadState.FIRST_HIT + i]);
         }
         ts.hitCount = 0;
     }
