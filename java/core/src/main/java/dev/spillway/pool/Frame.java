@@ -32,7 +32,7 @@ final class Frame {
     static final long DEAD = 1L << 35;
 
     /** The page-number bits of a key. */
-    static final long PAGE_MASK = (1L << 40) - 1;
+    static final long PAGE_MASK = PageFileFormat.MAX_PAGES - 1;
 
     static final int PINNED = 0;
     static final int BUSY = 1;

@@ -86,7 +86,7 @@ import java.util.function.LongPredicate;
  */
 public final class StandardBufferManager implements BufferManager {
     /** Key bits for the page number; the file id takes the 23 bits above (keys stay positive). */
-    private static final int PAGE_BITS = 40;
+    private static final int PAGE_BITS = Long.numberOfTrailingZeros(PageFileFormat.MAX_PAGES);
     private static final int MAX_FILE_ID = (1 << (63 - PAGE_BITS)) - 1;
     /** Smallest page size: the capacity hint given to the policy is the limit in pages of this size. */
     private static final int HINT_PAGE = 4096;
