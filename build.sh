@@ -151,7 +151,7 @@ case "$cmd" in
   demo) prerequisites; build; run_cli demo "$@" ;;
   run) prerequisites; [ "${1:-}" = "--" ] && shift; run_cli "$@" ;;
   bench) prerequisites; build; run_cli bench "$@" ;;
-  samples) prerequisites; build; "${MVN[@]}" -pl java/samples exec:exec -Dspillway.samples.run=true ;;
+  samples) prerequisites; "${MVN[@]}" -pl java/core,java/samples package -DskipTests -Dspillway.samples.run=true ;;
   clean) rm -rf build; command -v mvn >/dev/null && mvn -q clean || true ;;
   -h|--help|help) sed -n '2,14p' "$0" ;;
   *) die "unknown command '$cmd' (try: build, demo, run -- ARGS, test, samples, bench, clean)" ;;

@@ -141,6 +141,9 @@ int64_t spw_spill_encode(spw_codec *c, const void *src, int64_t len, int level, 
                          void *out, int64_t out_cap, int *out_codec, int64_t *out_payload);
 int64_t spw_spill_decode(spw_codec *c, const void *block, int64_t block_len, void *dst, int64_t dst_len);
 
+/* SPW_VERSION_STRING of the library actually loaded (bindings without JNI refuse a mismatch). */
+const char *spw_version(void);
+
 /* An empty function, for measuring binding overhead. */
 int spw_noop(int x);
 

@@ -183,7 +183,7 @@ JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_spillRead(JNIEnv *env, j
     return spw_spill_read((spw_codec *)(intptr_t)codec, fd, file_off, stored, d, dst_len, t, scratch_cap);
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_noop(JNIEnv *env, jclass c, jint x) {
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_noop0(JNIEnv *env, jclass c, jint x) {
     (void)env, (void)c;
     return spw_noop(x);
 }

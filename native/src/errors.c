@@ -22,4 +22,6 @@ const char *spw_strerror(int64_t code) {
     return "unknown Spillway error";
 }
 
+const char *spw_version(void) { return SPW_VERSION_STRING; }
+
 int spw_noop(int x) { return x; }

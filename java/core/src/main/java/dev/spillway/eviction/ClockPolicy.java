@@ -17,7 +17,7 @@ import java.util.function.LongPredicate;
  * would evict); a refused key is passed over like a referenced one. The hand stops after two full
  * turns: the first clears every bit, so an evictable key, if any, is found on the second.
  */
-public final class ClockPolicy implements EvictionPolicy {
+public final class ClockPolicy implements EvictionPolicy, Validated {
     private static final int CIRCLE = 0;
     private final NodeLists nodes;
 
@@ -74,6 +74,11 @@ public final class ClockPolicy implements EvictionPolicy {
             nodes.moveToLast(CIRCLE, n);
         }
         return NO_VICTIM;
+    }
+
+    @Override
+    public void validate() {
+        nodes.validate();
     }
 
     @Override

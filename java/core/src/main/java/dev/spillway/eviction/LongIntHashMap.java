@@ -123,11 +123,6 @@ final class LongIntHashMap {
         values[hole] = ABSENT;
     }
 
-    void clear() {
-        Arrays.fill(values, ABSENT);
-        size = 0;
-    }
-
     private void grow() {
         long[] oldKeys = keys;
         int[] oldValues = values;

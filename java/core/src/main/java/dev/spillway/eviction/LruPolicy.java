@@ -11,7 +11,7 @@ import java.util.function.LongPredicate;
  * keys, which keep their place: skipping in place rather than moving them keeps the order exactly
  * LRU, and pinned pages are few and recently used, so they are rarely at the old end.
  */
-public final class LruPolicy implements EvictionPolicy {
+public final class LruPolicy implements EvictionPolicy, Validated {
     private static final int QUEUE = 0;
     private final NodeLists nodes;
 
@@ -61,6 +61,11 @@ public final class LruPolicy implements EvictionPolicy {
             }
         }
         return NO_VICTIM;
+    }
+
+    @Override
+    public void validate() {
+        nodes.validate();
     }
 
     @Override

@@ -13,6 +13,10 @@ import java.util.Arrays;
  * linking never tests for an empty list. Freed nodes form a stack through {@code next}. The arrays
  * double when full and never shrink: a policy's footprint is that of its largest population.
  *
+ * <p>A policy that needs a node on two lists at once (LIRS: the recency stack and the HIR queue)
+ * asks for a second <em>plane</em> of lists: {@code prev2}, {@code next2}, {@code list2}, with its
+ * own sentinels after the first plane's. Other policies pay nothing for it.
+ *
  * <p>Each list's <em>head</em> ({@code first}) is its oldest end, where eviction looks, and its
  * <em>tail</em> ({@code last}) the newest end, where entries are added.
  */
@@ -25,29 +29,51 @@ final class NodeLists {
     int[] next;
     byte[] list;
     byte[] mark;
+    int[] prev2;
+    int[] next2;
+    byte[] list2;
     private final int[] sizes;
+    private final int[] sizes2;
     private final int lists;
+    private final int sentinels;
     private int freeHead = NIL;
     private int used; // nodes ever handed out, sentinels included
 
     NodeLists(int lists, int expected) {
+        this(lists, 0, expected);
+    }
+
+    /** {@code lists} lists in the first plane, {@code lists2} in the second (0: no second plane). */
+    NodeLists(int lists, int lists2, int expected) {
         this.lists = lists;
+        this.sentinels = lists + lists2;
         // Presize for the expected population, but a huge hint must not allocate huge arrays up front.
         expected = Math.min(expected, 1 << 16);
-        int capacity = Math.max(lists + 8, lists + expected);
+        int capacity = Math.max(sentinels + 8, sentinels + expected);
         key = new long[capacity];
         prev = new int[capacity];
         next = new int[capacity];
         list = new byte[capacity];
         mark = new byte[capacity];
         sizes = new int[lists];
+        sizes2 = new int[lists2];
         index = new LongIntHashMap(expected);
         for (int s = 0; s < lists; s++) {
             prev[s] = s;
             next[s] = s;
             list[s] = (byte) s;
         }
-        used = lists;
+        if (lists2 > 0) {
+            prev2 = new int[capacity];
+            next2 = new int[capacity];
+            list2 = new byte[capacity];
+            for (int s = lists; s < sentinels; s++) {
+                prev2[s] = s;
+                next2[s] = s;
+                list2[s] = (byte) (s - lists);
+            }
+        }
+        used = sentinels;
     }
 
     /** The node holding {@code k}, or {@link #NIL}. */
@@ -72,6 +98,9 @@ final class NodeLists {
         prev[n] = NIL;
         next[n] = NIL;
         list[n] = -1;
+        if (list2 != null) {
+            list2[n] = -1;
+        }
         index.put(k, n);
         return n;
     }
@@ -80,6 +109,9 @@ final class NodeLists {
     void free(int n) {
         if (list[n] >= 0) {
             unlink(n);
+        }
+        if (list2 != null && list2[n] >= 0) {
+            unlink2(n);
         }
         index.remove(key[n]);
         list[n] = -1;
@@ -141,6 +173,43 @@ final class NodeLists {
         return x < lists ? NIL : x;
     }
 
+    // ---- second plane (only when constructed with lists2 > 0)
+
+    void linkLast2(int l, int n) {
+        int s = lists + l;
+        int p = prev2[s];
+        prev2[n] = p;
+        next2[n] = s;
+        next2[p] = n;
+        prev2[s] = n;
+        list2[n] = (byte) l;
+        sizes2[l]++;
+    }
+
+    void unlink2(int n) {
+        int p = prev2[n];
+        int x = next2[n];
+        next2[p] = x;
+        prev2[x] = p;
+        sizes2[list2[n]]--;
+        list2[n] = -1;
+    }
+
+    int first2(int l) {
+        int s = lists + l;
+        int f = next2[s];
+        return f == s ? NIL : f;
+    }
+
+    int after2(int n) {
+        int x = next2[n];
+        return x < sentinels && x >= lists ? NIL : x;
+    }
+
+    int size2(int l) {
+        return sizes2[l];
+    }
+
     int size(int l) {
         return sizes[l];
     }
@@ -154,6 +223,56 @@ final class NodeLists {
         }
     }
 
+    /**
+     * Checks the structure (for tests): links are symmetric, every node's list tag and each list's
+     * size agree with a walk, the index maps each linked key to its node, and every indexed node is
+     * on some list.
+     *
+     * @throws IllegalStateException naming the first broken invariant
+     */
+    void validate() {
+        int linked = 0;
+        for (int l = 0; l < lists; l++) {
+            linked += walk(l, l, prev, next, list, sizes[l]);
+        }
+        int linkedOnlyOnPlane2 = 0;
+        if (list2 != null) {
+            for (int l = 0; l < sizes2.length; l++) {
+                walk(l, lists + l, prev2, next2, list2, sizes2[l]);
+            }
+            for (int n = sentinels; n < used; n++) {
+                if (list2[n] >= 0 && list[n] < 0) {
+                    linkedOnlyOnPlane2++;
+                }
+            }
+        }
+        if (linked + linkedOnlyOnPlane2 != index.size()) {
+            throw new IllegalStateException(index.size() + " keys indexed but " + (linked + linkedOnlyOnPlane2) + " on lists");
+        }
+    }
+
+    private int walk(int l, int sentinel, int[] prv, int[] nxt, byte[] tag, int expected) {
+        int count = 0;
+        for (int n = nxt[sentinel]; n != sentinel; n = nxt[n]) {
+            if (prv[nxt[n]] != n || nxt[prv[n]] != n) {
+                throw new IllegalStateException("broken links at node " + n + " of list " + l);
+            }
+            if (tag[n] != l) {
+                throw new IllegalStateException("node " + n + " on list " + l + " is tagged " + tag[n]);
+            }
+            if (index.get(key[n]) != n) {
+                throw new IllegalStateException("key " + key[n] + " of node " + n + " is not indexed to it");
+            }
+            if (++count > used) {
+                throw new IllegalStateException("list " + l + " is cyclic");
+            }
+        }
+        if (count != expected) {
+            throw new IllegalStateException("list " + l + " holds " + count + " nodes, size says " + expected);
+        }
+        return count;
+    }
+
     private void grow() {
         int capacity = key.length * 2;
         key = Arrays.copyOf(key, capacity);
@@ -161,5 +280,10 @@ final class NodeLists {
         next = Arrays.copyOf(next, capacity);
         list = Arrays.copyOf(list, capacity);
         mark = Arrays.copyOf(mark, capacity);
+        if (list2 != null) {
+            prev2 = Arrays.copyOf(prev2, capacity);
+            next2 = Arrays.copyOf(next2, capacity);
+            list2 = Arrays.copyOf(list2, capacity);
+        }
     }
 }

@@ -11,7 +11,7 @@ import java.util.Set;
  * return a value {@code >= 0} or a negative code (-errno or SPW_E_*) that {@link NativeCodes}
  * turns into an exception. Every argument was checked by the caller in Java.
  */
-final class JniBackend implements IoBackend {
+final class JniBackend implements IoBackend, NativeBinding {
     private final int minLevel;
     private final int maxLevel;
 
@@ -79,6 +79,11 @@ final class JniBackend implements IoBackend {
     @Override
     public int maxLevel() {
         return maxLevel;
+    }
+
+    @Override
+    public int noop(int x) {
+        return noop0(x);
     }
 
     private static final class JniFile extends AbstractIoFile {
@@ -264,5 +269,5 @@ final class JniBackend implements IoBackend {
     static native long spillRead(long codec, int fd, long fileOffset, int storedSize, ByteBuffer dst, int dstOffset,
             int dstLength, ByteBuffer scratch, int scratchCapacity);
 
-    static native int noop(int x);
+    static native int noop0(int x);
 }

@@ -24,6 +24,8 @@ public final class NativeLibrary {
     /** Must equal SPW_VERSION_STRING of the C core; a mismatched library is refused. */
     public static final String VERSION = "0.1.0";
     private static Path loadedFrom;
+    /** The file System.load mapped (bindings that dlopen it themselves, like JNA, need it). */
+    private static Path loadedFile;
     private static String failure;
 
     private NativeLibrary() {
@@ -49,14 +51,17 @@ public final class NativeLibrary {
         String explicit = System.getProperty("spillway.library.path");
         if (explicit != null && !explicit.isBlank()) {
             try {
-                System.load(Path.of(explicit).toAbsolutePath().toString());
+                Path file = Path.of(explicit).toRealPath(); // the JDK dlopens the canonical path; record that
+                System.load(file.toString());
+                loadedFile = file;
                 return loadedFrom = Path.of(explicit);
-            } catch (UnsatisfiedLinkError e) {
+            } catch (UnsatisfiedLinkError | IOException e) {
                 tried.add("spillway.library.path=" + explicit + ": " + e.getMessage());
             }
         }
         try {
             System.loadLibrary("spillway");
+            loadedFile = findOnLibraryPath();
             return loadedFrom = Path.of("java.library.path", System.mapLibraryName("spillway"));
         } catch (UnsatisfiedLinkError e) {
             tried.add("java.library.path: " + e.getMessage());
@@ -70,7 +75,9 @@ public final class NativeLibrary {
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                 try {
                     Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                    System.load(tmp.toString());
+                    Path real = tmp.toRealPath(); // the JDK dlopens the canonical path; record that
+                    System.load(real.toString());
+                    loadedFile = real;
                     return loadedFrom = Path.of("jar:" + resource);
                 } finally {
                     Files.deleteIfExists(tmp); // the mapping stays valid once loaded
@@ -81,5 +88,27 @@ public final class NativeLibrary {
         }
         failure = "libspillway could not be loaded; tried " + String.join("; ", tried);
         throw new UnsatisfiedLinkError(failure);
+    }
+
+    /**
+     * The absolute path System.load used, after {@link #load()}. For the copy extracted from the
+     * jar the file is already deleted; glibc's dlopen still returns the loaded library for that same
+     * path string (it matches loaded objects by name before it opens a file), so a second binding
+     * (JNA) that dlopens this path shares the one library, never loads a second copy.
+     */
+    static synchronized Path loadedFile() {
+        load();
+        return loadedFile;
+    }
+
+    /** Where System.loadLibrary found the library: the first java.library.path entry holding it. */
+    private static Path findOnLibraryPath() {
+        String name = System.mapLibraryName("spillway");
+        for (String dir : System.getProperty("java.library.path", "").split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isRegularFile(Path.of(dir, name))) {
+                return Path.of(dir, name).toAbsolutePath();
+            }
+        }
+        return Path.of(name); // dlopen then searches the same way the JDK did
     }
 }

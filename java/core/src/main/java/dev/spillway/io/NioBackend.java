@@ -164,6 +164,9 @@ final class NioBackend implements IoBackend {
             int done = 0;
             try {
                 while (b.hasRemaining()) {
+                    if (isDirect() && (fileOffset + done) % IoBackend.ALIGNMENT != 0) {
+                        break; // an O_DIRECT read stops short of a block boundary only at end of file
+                    }
                     int n = ch.read(b, fileOffset + done);
                     if (n < 0) {
                         break;
@@ -288,7 +291,7 @@ final class NioBackend implements IoBackend {
                 int level) {
             try {
                 cctx.setLevel(level);
-                return cctx.compressDirectByteBuffer(dst, dstOffset, dstCapacity, src, srcOffset, srcLength);
+                return cctx.compressDirectByteBuffer(whole(dst), dstOffset, dstCapacity, whole(src), srcOffset, srcLength);
             } catch (ZstdException e) {
                 throw new IllegalArgumentException("compress of " + srcLength + " bytes into " + dstCapacity
                         + ": " + e.getMessage(), e);
@@ -298,7 +301,8 @@ final class NioBackend implements IoBackend {
         @Override
         int doDecompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset, int dstCapacity) {
             try {
-                return dctx.decompressDirectByteBuffer(dst, dstOffset, dstCapacity, src, srcOffset, srcLength);
+                return dctx.decompressDirectByteBuffer(whole(dst), dstOffset, dstCapacity, whole(src), srcOffset,
+                        srcLength);
             } catch (ZstdException e) {
                 throw new dev.spillway.CorruptDataException("decompress of " + srcLength + " bytes: " + e.getMessage(), e);
             }
@@ -319,7 +323,7 @@ final class NioBackend implements IoBackend {
                 }
             }
             if (codec == SpillFormat.CODEC_RAW) {
-                s.put(h, src, srcOffset, srcLength);
+                s.put(h, whole(src), srcOffset, srcLength);
             }
             int stored = SpillFormat.storedSize(payload);
             SpillFormat.putHeader(s, 0, codec, payload, srcLength);
@@ -327,6 +331,14 @@ final class NioBackend implements IoBackend {
             SpillFormat.putCrc(s, 0, crcOf(s, payload));
             file.write(s, 0, stored, fileOffset);
             return new SpillBlock(stored, codec, payload);
+        }
+
+        /**
+         * The SPI's offsets are absolute up to capacity, but zstd-jni and absolute bulk puts check
+         * against the limit: give them a view with position 0 and limit = capacity.
+         */
+        private static ByteBuffer whole(ByteBuffer b) {
+            return b.duplicate().clear();
         }
 
         private int crcOf(ByteBuffer block, int payload) {
@@ -356,12 +368,12 @@ final class NioBackend implements IoBackend {
                         hd.crc(), actual));
             }
             if (hd.codec() == SpillFormat.CODEC_RAW) {
-                dst.put(dstOffset, s, SpillFormat.HEADER_SIZE, dstLength);
+                whole(dst).put(dstOffset, s, SpillFormat.HEADER_SIZE, dstLength);
                 return;
             }
             int got;
             try {
-                got = dctx.decompressDirectByteBuffer(dst, dstOffset, dstLength, s, SpillFormat.HEADER_SIZE,
+                got = dctx.decompressDirectByteBuffer(whole(dst), dstOffset, dstLength, s, SpillFormat.HEADER_SIZE,
                         hd.payloadLength());
             } catch (ZstdException e) {
                 throw corrupt(file, fileOffset, "zstd: " + e.getMessage());

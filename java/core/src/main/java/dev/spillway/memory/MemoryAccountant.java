@@ -177,7 +177,7 @@ public final class MemoryAccountant {
 
     /**
      * Changes the limit at run time, evicting down to it. Fails, leaving the old limit, if what is
-     * pinned does not fit the new one.
+     * pinned does not fit the new one or if a reclaimer fails (its exception is rethrown).
      */
     public synchronized void setLimit(long newLimit) {
         checkLimit(newLimit);
@@ -187,7 +187,14 @@ public final class MemoryAccountant {
         }
         int idle = 0;
         while (used.get() > newLimit) {
-            if (reclaimAny(used.get() - newLimit) > 0) {
+            long freed;
+            try {
+                freed = reclaimAny(used.get() - newLimit);
+            } catch (RuntimeException | Error e) { // e.g. a failed write-back: the old limit stays
+                limit.set(old);
+                throw e;
+            }
+            if (freed > 0) {
                 idle = 0;
             } else if (reclaimInProgress()) {
                 LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS);

@@ -123,7 +123,8 @@ class PolicyContractTest {
         for (int round = 0; round < 20; round++) {
             int capacity = 1 + rnd.nextInt(64);
             int keySpace = capacity * (1 + rnd.nextInt(4));
-            EvictionPolicy p = EvictionPolicies.create(name, capacity);
+            // half the rounds with no hint: the policy must learn the capacity from its evictions
+            EvictionPolicy p = EvictionPolicies.create(name, round % 2 == 0 ? capacity : 0);
             Set<Long> resident = new HashSet<>();
             Set<Long> pinned = new HashSet<>();
             for (int op = 0; op < 5_000; op++) {
@@ -161,6 +162,7 @@ class PolicyContractTest {
                     p.recordAccess(key); // may be non-resident: ignored
                 }
                 assertEquals(resident.size(), p.size(), "size after op " + op);
+                validate(p);
             }
             List<Long> drained = new ArrayList<>();
             long v;
@@ -170,6 +172,37 @@ class PolicyContractTest {
             assertEquals(resident, new HashSet<>(drained));
             assertEquals(resident.size(), drained.size());
         }
+    }
+
+    /** Every policy of the factory checks its own structure; a policy that cannot is a test failure. */
+    static void validate(EvictionPolicy p) {
+        assertTrue(p instanceof Validated, p.name() + " has no structural validator");
+        ((Validated) p).validate();
+    }
+
+    @ParameterizedTest
+    @MethodSource("names")
+    void structureStaysValidThroughATrace(String name) {
+        long[] trace = Traces.load("multi1");
+        int size = 300;
+        EvictionPolicy p = EvictionPolicies.create(name, size);
+        Set<Long> resident = new HashSet<>();
+        for (int i = 0; i < trace.length; i++) {
+            long k = trace[i];
+            if (resident.contains(k)) {
+                p.recordAccess(k);
+            } else {
+                if (resident.size() == size) {
+                    assertTrue(resident.remove(p.evict(x -> true)));
+                }
+                p.recordInsert(k);
+                resident.add(k);
+            }
+            if (i % 97 == 0) {
+                validate(p);
+            }
+        }
+        validate(p);
     }
 
     @ParameterizedTest

@@ -89,6 +89,17 @@ class BackendConformanceTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void directReadEndingInsideABlockIsAShortRead(IoBackend b) throws Exception {
+        Path p = dir.resolve("ten.dat");
+        Files.write(p, TestData.random(4096 + 10, 4));
+        try (IoFile f = b.open(p, EnumSet.of(OpenFlag.DIRECT)); AlignedBuffer buf = b.allocate(8192)) {
+            assertEquals(4096 + 10, f.read(buf.buffer(), 0, 8192, 0));
+            assertEquals(10, f.read(buf.buffer(), 0, 4096, 4096));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void newFilesAreOwnerOnly(IoBackend b) throws Exception {
         Path p = dir.resolve("mode.dat");
         try (IoFile f = b.open(p, EnumSet.of(OpenFlag.CREATE, OpenFlag.EXCLUSIVE))) {

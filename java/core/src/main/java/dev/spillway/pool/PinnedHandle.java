@@ -1,0 +1,153 @@
+package dev.spillway.pool;
+
+import dev.spillway.AccessIntent;
+import dev.spillway.ClosedException;
+import dev.spillway.PageFile;
+import dev.spillway.PageHandle;
+import java.nio.ByteBuffer;
+
+/**
+ * The handle of one pin. Recycled through its thread's {@link ThreadState} so pinning allocates
+ * nothing; used by one thread at a time, as any AutoCloseable resource is.
+ */
+final class PinnedHandle implements PageHandle {
+    private final ThreadState home;
+    /** The pinned frame; kept after close so error messages can name the page. */
+    private Frame frame;
+    private boolean write;
+    private boolean pinned;
+
+    PinnedHandle(ThreadState home) {
+        this.home = home;
+    }
+
+    void open(Frame f, boolean writeIntent) {
+        this.frame = f;
+        this.write = writeIntent;
+        this.pinned = true;
+    }
+
+    @Override
+    public void close() {
+        if (!pinned) {
+            throw new IllegalStateException("unpin page " + frame.page + " of " + frame.file.path()
+                    + ": the handle was already closed (double unpin)");
+        }
+        pinned = false;
+        frame.unpin(write);
+        home.giveBack(this);
+    }
+
+    @Override
+    public boolean isPinned() {
+        return pinned;
+    }
+
+    private Frame frame(String op) {
+        if (!pinned) {
+            throw new ClosedException(op + " on page " + (frame == null ? "?" : frame.page + " of " + frame.file.path())
+                    + ": the handle was closed (the page is unpinned)");
+        }
+        return frame;
+    }
+
+    private Frame writable(String op) {
+        Frame f = frame(op);
+        if (!write) {
+            throw new IllegalStateException(op + " on page " + f.page + " of " + f.file.path()
+                    + ": the page is pinned for READ; pin it with AccessIntent.WRITE to change it");
+        }
+        return f;
+    }
+
+    private static int at(Frame f, String op, int offset, int length) {
+        int usable = f.size() - PageFileFormat.PAGE_HEADER;
+        if (offset < 0 || length < 0 || offset > usable - length) {
+            throw new IndexOutOfBoundsException(op + " at offset " + offset + " (" + length + " bytes) on page " + f.page
+                    + " of " + f.file.path() + ": the page has " + usable + " usable bytes");
+        }
+        return PageFileFormat.PAGE_HEADER + offset;
+    }
+
+    @Override
+    public PageFile file() {
+        return frame("file").file;
+    }
+
+    @Override
+    public long pageNumber() {
+        return frame("pageNumber").page;
+    }
+
+    @Override
+    public AccessIntent intent() {
+        frame("intent");
+        return write ? AccessIntent.WRITE : AccessIntent.READ;
+    }
+
+    @Override
+    public int size() {
+        return frame("size").size() - PageFileFormat.PAGE_HEADER;
+    }
+
+    @Override
+    public ByteBuffer buffer() {
+        return frame("buffer").view(write);
+    }
+
+    @Override
+    public byte getByte(int offset) {
+        Frame f = frame("getByte");
+        return f.bytes.get(at(f, "getByte", offset, 1));
+    }
+
+    @Override
+    public int getInt(int offset) {
+        Frame f = frame("getInt");
+        return f.bytes.getInt(at(f, "getInt", offset, 4));
+    }
+
+    @Override
+    public long getLong(int offset) {
+        Frame f = frame("getLong");
+        return f.bytes.getLong(at(f, "getLong", offset, 8));
+    }
+
+    @Override
+    public void get(int offset, byte[] dst, int dstOffset, int length) {
+        Frame f = frame("get");
+        java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
+        f.bytes.get(at(f, "get", offset, length), dst, dstOffset, length);
+    }
+
+    @Override
+    public void putByte(int offset, byte value) {
+        Frame f = writable("putByte");
+        f.bytes.put(at(f, "putByte", offset, 1), value);
+    }
+
+    @Override
+    public void putInt(int offset, int value) {
+        Frame f = writable("putInt");
+        f.bytes.putInt(at(f, "putInt", offset, 4), value);
+    }
+
+    @Override
+    public void putLong(int offset, long value) {
+        Frame f = writable("putLong");
+        f.bytes.putLong(at(f, "putLong", offset, 8), value);
+    }
+
+    @Override
+    public void put(int offset, byte[] src, int srcOffset, int length) {
+        Frame f = writable("put");
+        java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
+        f.bytes.put(at(f, "put", offset, length), src, srcOffset, length);
+    }
+
+    @Override
+    public String toString() {
+        return frame == null ? "page handle (unused)"
+                : "page " + frame.page + " of " + frame.file.path() + (pinned ? (write ? " (WRITE)" : " (READ)") : " (closed)");
+    }
+}

@@ -1,0 +1,775 @@
+package dev.spillway.pool;
+
+import dev.spillway.AccessIntent;
+import dev.spillway.BufferHandle;
+import dev.spillway.BufferManager;
+import dev.spillway.ClosedException;
+import dev.spillway.DestroyPolicy;
+import dev.spillway.MemoryTag;
+import dev.spillway.PageFile;
+import dev.spillway.PageHandle;
+import dev.spillway.SpillwayException;
+import dev.spillway.TagUsage;
+import dev.spillway.TempFileInfo;
+import dev.spillway.eviction.EvictionPolicies;
+import dev.spillway.eviction.EvictionPolicy;
+import dev.spillway.io.AlignedBuffer;
+import dev.spillway.io.Backends;
+import dev.spillway.io.IoBackend;
+import dev.spillway.io.SpillFormat;
+import dev.spillway.memory.MemoryAccountant;
+import dev.spillway.spill.SpillCompression;
+import dev.spillway.spill.TemporaryFileManager;
+import dev.spillway.spill.TransientBufferPool;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntFunction;
+import java.util.function.LongPredicate;
+
+/**
+ * The standard buffer manager: pages of {@link PageFile}s in off-heap frames under the memory
+ * limit of a {@link MemoryAccountant}, pinned through {@link PageHandle}s.
+ *
+ * <h2>Concurrency</h2>
+ * The model is vmcache / LeanStore: a page table plus one atomic state word per frame, no global
+ * lock on a hit.
+ * <ol>
+ *   <li><b>Hit.</b> {@link PageTable#get} (optimistic read of a partition, validated), then one
+ *       CAS on the frame's state word ({@link Frame}: pin count, write pins, DIRTY, WRITEBACK,
+ *       LOADING, DEAD) takes the pin. The hit's key goes into a plain per-thread batch and the
+ *       handle comes from a per-thread cache ({@link ThreadState}, one ThreadLocal lookup); a full
+ *       batch goes to the policy only if the eviction lock is free at once, else it is dropped
+ *       (lossy like Caffeine's read buffer), so the policy never runs under a hit's feet and a hit
+ *       never waits. Unpin is one CAS. Nothing is allocated.</li>
+ *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
+ *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
+ *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
+ *       and wait for LOADING to clear: a page is read once however many threads miss on it. A
+ *       failed read kills the frame (DEAD) and removes it; waiters retry and see the error
+ *       themselves.</li>
+ *   <li><b>A frame never changes page.</b> Eviction marks it DEAD and removes it; a pin that raced
+ *       sees DEAD and looks the page up again. Frames are created per load, so a stale reference
+ *       can never reach another page through the pool.</li>
+ * </ol>
+ *
+ * <h2>Eviction</h2>
+ * The {@link EvictionPolicy} is single-threaded and used only under {@link #evictionLock}: loads
+ * and allocations insert, frees and file closes remove, and batches of hits are fed in. {@link #reclaim} asks the policy
+ * for victims whose frame is unpinned and idle, writes a dirty victim back first (WRITEBACK bit:
+ * readers may still pin it, writers wait), then CASes it from idle to DEAD. A failed write-back
+ * leaves the page DIRTY and resident, back in the policy, and the error goes to whoever needed the
+ * memory. Write-back runs under the eviction lock: evictions are serialized, hits are not.
+ *
+ * <h2>Dirty pages and flush</h2>
+ * A write pin sets DIRTY when taken and again when released, and write-back begins only with no
+ * write pin held (and then holds new ones off), so an update can never be lost between a
+ * write-back's copy to disk and its clearing of DIRTY. A flush therefore writes every page that is
+ * dirty and not pinned for writing; a page held for writing is written by a later flush or by close.
+ *
+ * <h2>Latching order</h2>
+ * A file's close lock (held only by its close) → {@link #evictionLock} → a {@link PageTable}
+ * partition lock → a {@link StandardPageFile}'s monitor → the {@link OpenFileCache} monitor. The hit path takes none of them (a partition's read lock
+ * only when an optimistic read failed). The accountant's {@code reserve} is never called with any
+ * of these held, since it may call back into {@link #reclaim}.
+ *
+ * <h2>Memory per frame</h2>
+ * The pool's own heap per resident page: a {@link Frame} (12 header + 8 state + 8 page + 8 key
+ * + 5 compressed references × 4 = 56 bytes) plus its page-table slot (8-byte key + 4-byte
+ * reference, at a table load of ½ to ¼: 24 to 48 bytes), so 80 to 104 bytes; the policy's own
+ * entry comes on top. The frame's memory comes from {@link IoBackend#allocate} as an
+ * {@link AlignedBuffer}, whose heap side (the object, its AtomicBoolean and its direct ByteBuffer)
+ * is about 130 bytes more, and {@code PageHandle.buffer()} adds a ~64-byte view on first use. So
+ * about 210 bytes per frame: above the 64-byte goal. Meeting it needs frames carved from slabs
+ * (one ByteBuffer per slab, state and keys in primitive arrays), which this version does not do.
+ */
+public final class StandardBufferManager implements BufferManager {
+    /** Key bits for the page number; the file id takes the 23 bits above (keys stay positive). */
+    private static final int PAGE_BITS = 40;
+    private static final int MAX_FILE_ID = (1 << (63 - PAGE_BITS)) - 1;
+    /** Smallest page size: the capacity hint given to the policy is the limit in pages of this size. */
+    private static final int HINT_PAGE = 4096;
+
+    private final IoBackend backend;
+    private final MemoryAccountant accountant;
+    private final ReentrantLock evictionLock = new ReentrantLock();
+    private final EvictionPolicy policy; // guarded by evictionLock
+    private final LongPredicate evictable = this::isEvictable;
+    private final PageTable table = new PageTable();
+    private final OpenFileCache fileCache;
+    private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(ThreadState::new);
+    private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
+    private final BitSet fileIds = new BitSet(); // guarded by files
+    private volatile boolean closed;
+    private final TransientBufferPool transients;
+
+    public StandardBufferManager(Settings settings) {
+        Objects.requireNonNull(settings, "settings");
+        this.backend = settings.backend() != null ? settings.backend() : Backends.open(settings.backendKind());
+        this.accountant = new MemoryAccountant(settings.memoryLimit());
+        int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
+        this.policy = createPolicy(settings, hint);
+        this.fileCache = new OpenFileCache(backend, settings.maxOpenFiles());
+        accountant.addReclaimer(this::reclaim);
+        // transient buffers share the accountant (one limit) and register their own reclaimer
+        long tempLimit = settings.temporaryDirectoryLimit() == Builder.LIMIT_FROM_FREE_SPACE
+                ? TemporaryFileManager.SIZE_DEFAULT : settings.temporaryDirectoryLimit();
+        SpillCompression compression = settings.spillAdaptive() ? SpillCompression.adaptiveLevel()
+                : settings.spillLevel() == SpillFormat.LEVEL_NONE ? SpillCompression.none()
+                : SpillCompression.fixed(settings.spillLevel());
+        this.transients = new TransientBufferPool(backend, accountant,
+                new TemporaryFileManager.Config(settings.temporaryDirectories(), tempLimit, compression));
+    }
+
+    private static EvictionPolicy createPolicy(Settings s, int hint) {
+        IntFunction<EvictionPolicy> factory = s.policyFactory();
+        if (factory == null) {
+            return EvictionPolicies.create(s.policyName() != null ? s.policyName() : EvictionPolicies.DEFAULT, hint);
+        }
+        EvictionPolicy p = factory.apply(hint);
+        if (p == null) {
+            throw new IllegalArgumentException("the eviction policy factory returned null");
+        }
+        return p;
+    }
+
+    /** The accountant of this manager, shared with the other pools of the same memory limit. */
+    public MemoryAccountant accountant() {
+        return accountant;
+    }
+
+    public IoBackend backend() {
+        return backend;
+    }
+
+    /** The eviction policy's name. */
+    public String policyName() {
+        evictionLock.lock();
+        try {
+            return policy.name();
+        } finally {
+            evictionLock.unlock();
+        }
+    }
+
+    OpenFileCache fileCache() {
+        return fileCache;
+    }
+
+    private void checkOpen(String op) {
+        if (closed) {
+            throw new ClosedException(op + ": the buffer manager is closed");
+        }
+    }
+
+    private StandardPageFile own(PageFile file, String op) {
+        Objects.requireNonNull(file, "file");
+        if (!(file instanceof StandardPageFile) || ((StandardPageFile) file).manager() != this) {
+            throw new IllegalArgumentException(op + ": " + file + " does not belong to this buffer manager");
+        }
+        return (StandardPageFile) file;
+    }
+
+    // ---- files ----
+
+    @Override
+    public PageFile createPageFile(Path path, int pageSize) {
+        return register(path, "create page file", (p, id) -> StandardPageFile.create(this, backend, fileCache, p, pageSize, id));
+    }
+
+    @Override
+    public PageFile openPageFile(Path path) {
+        return register(path, "open page file", (p, id) -> StandardPageFile.open(this, backend, fileCache, p, 0, id));
+    }
+
+    @Override
+    public PageFile openPageFile(Path path, int expectedPageSize) {
+        return register(path, "open page file",
+                (p, id) -> StandardPageFile.open(this, backend, fileCache, p, expectedPageSize, id));
+    }
+
+    private interface Opener {
+        StandardPageFile open(Path path, int fileId);
+    }
+
+    private PageFile register(Path path, String op, Opener opener) {
+        Objects.requireNonNull(path, "path");
+        checkOpen(op + " " + path);
+        Path abs = path.toAbsolutePath().normalize();
+        synchronized (files) {
+            if (files.containsKey(abs)) {
+                throw new IllegalStateException(op + " " + abs + ": the file is already open in this buffer manager");
+            }
+            int id = fileIds.nextClearBit(1);
+            if (id > MAX_FILE_ID) {
+                throw new IllegalStateException(op + " " + abs + ": " + MAX_FILE_ID + " page files are open, the most");
+            }
+            StandardPageFile f = opener.open(abs, id);
+            fileIds.set(id);
+            files.put(abs, f);
+            return f;
+        }
+    }
+
+    /** Open page files. */
+    public List<PageFile> openFiles() {
+        synchronized (files) {
+            return new ArrayList<>(files.values());
+        }
+    }
+
+    // ---- pin ----
+
+    @Override
+    public PageHandle pin(PageFile file, long page, AccessIntent intent) {
+        StandardPageFile f = own(file, "pin");
+        boolean write = Objects.requireNonNull(intent, "intent") == AccessIntent.WRITE;
+        if (closed) {
+            checkOpen("pin page " + page + " of " + f.path());
+        }
+        long key = f.key("pin", page);
+        int waits = 0;
+        for (;;) {
+            Frame fr = table.get(key);
+            if (fr == null) {
+                fr = load(f, page, key, write);
+                if (fr != null) {
+                    return handle(fr, write);
+                }
+                continue; // someone else inserted it meanwhile
+            }
+            int r = fr.tryPin(write);
+            if (r == Frame.PINNED) {
+                ThreadState ts = threads.get();
+                if (ts.recordHit(key)) {
+                    feedHits(ts);
+                }
+                PinnedHandle h = ts.take();
+                h.open(fr, write);
+                return h;
+            }
+            if (r == Frame.BUSY) {
+                waits = backOff(waits);
+            }
+            // GONE: evicted or freed under us; look it up again
+        }
+    }
+
+    private PageHandle handle(Frame fr, boolean write) {
+        PinnedHandle h = threads.get().take();
+        h.open(fr, write);
+        return h;
+    }
+
+    /** Spin briefly, then yield, then park: LOADING and WRITEBACK last one disk I/O (tens of µs and up). */
+    private static int backOff(int waits) {
+        if (waits < 32) {
+            Thread.onSpinWait();
+        } else if (waits < 64) {
+            Thread.yield();
+        } else {
+            LockSupport.parkNanos(20_000L);
+        }
+        return waits + 1;
+    }
+
+    /** The miss path; null if another thread inserted the page first (the caller retries as a hit). */
+    private Frame load(StandardPageFile f, long page, long key, boolean write) {
+        int size = f.pageSize();
+        accountant.reserve("pin page " + page + " of " + f.path(), MemoryTag.PAGE_CACHE, size);
+        AlignedBuffer mem = null;
+        Frame fr;
+        PageTable.Partition part = table.partition(key);
+        try {
+            mem = backend.allocate(size);
+            fr = new Frame(f, page, key, mem,
+                    Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0));
+            long stamp = part.lock.writeLock();
+            try {
+                if (part.probe(key) != null) {
+                    fr = null;
+                } else {
+                    f.checkLoadable("pin", page);
+                    part.put(key, fr);
+                }
+            } finally {
+                part.lock.unlockWrite(stamp);
+            }
+        } catch (RuntimeException | Error e) {
+            if (mem != null) {
+                mem.close();
+            }
+            accountant.release(MemoryTag.PAGE_CACHE, size);
+            throw e;
+        }
+        if (fr == null) {
+            mem.close();
+            accountant.release(MemoryTag.PAGE_CACHE, size);
+            return null;
+        }
+        try {
+            f.readPage(page, fr.bytes);
+        } catch (RuntimeException | Error e) {
+            fr.kill();
+            long stamp = part.lock.writeLock();
+            try {
+                part.remove(key, fr);
+            } finally {
+                part.lock.unlockWrite(stamp);
+            }
+            mem.close();
+            accountant.release(MemoryTag.PAGE_CACHE, size);
+            throw e;
+        }
+        fr.loaded();
+        evictionLock.lock();
+        try {
+            feedHitsLocked(threads.get());
+            policy.recordInsert(key);
+        } finally {
+            evictionLock.unlock();
+        }
+        return fr;
+    }
+
+    /** Hands a thread's full batch of hits to the policy if the eviction lock is free; drops it otherwise. */
+    private void feedHits(ThreadState ts) {
+        if (evictionLock.tryLock()) {
+            try {
+                feedHitsLocked(ts);
+            } finally {
+                evictionLock.unlock();
+            }
+        }
+        ts.hitCount = 0;
+    }
+
+    /** Under evictionLock: the batch so far goes to the policy (before it inserts or chooses, so the caller's own hits count). */
+    private void feedHitsLocked(ThreadState ts) {
+        long[] keys = ts.hits;
+        for (int i = 0; i < ts.hitCount; i++) {
+            policy.recordAccess(keys[i]);
+        }
+        ts.hitCount = 0;
+    }
+
+    // ---- allocate and free ----
+
+    long allocatePage(StandardPageFile f) {
+        checkOpen("allocate a page in " + f.path());
+        int size = f.pageSize();
+        accountant.reserve("allocate a page in " + f.path(), MemoryTag.PAGE_CACHE, size);
+        AlignedBuffer mem = null;
+        long page;
+        Frame fr;
+        try {
+            mem = backend.allocate(size);
+            page = f.takePage();
+        } catch (RuntimeException | Error e) {
+            if (mem != null) {
+                mem.close();
+            }
+            accountant.release(MemoryTag.PAGE_CACHE, size);
+            throw e;
+        }
+        long key = f.key("allocate", page);
+        fr = new Frame(f, page, key, mem, Frame.DIRTY); // zero-filled memory, written back on flush or eviction
+        PageTable.Partition part = table.partition(key);
+        long stamp = part.lock.writeLock();
+        try {
+            if (part.probe(key) != null) {
+                throw new IllegalStateException("allocate page " + page + " of " + f.path()
+                        + ": the page is already resident (internal error)");
+            }
+            part.put(key, fr);
+        } finally {
+            part.lock.unlockWrite(stamp);
+        }
+        evictionLock.lock();
+        try {
+            policy.recordInsert(key);
+        } finally {
+            evictionLock.unlock();
+        }
+        f.publish(page);
+        return page;
+    }
+
+    void freePage(StandardPageFile f, long page) {
+        checkOpen("free page " + page + " of " + f.path());
+        long key = f.key("free", page);
+        evictionLock.lock();
+        try {
+            PageTable.Partition part = table.partition(key);
+            long stamp = part.lock.writeLock();
+            try {
+                Frame fr = part.probe(key);
+                f.checkLoadable("free", page);
+                if (fr != null) {
+                    if (!fr.tryKill(true)) {
+                        throw new IllegalStateException("free page " + page + " of " + f.path()
+                                + ": the page is in use (" + Frame.describe(fr.state()) + "); unpin it first");
+                    }
+                    part.remove(key, fr);
+                    policy.recordRemove(key);
+                    fr.memory.close();
+                    accountant.release(MemoryTag.PAGE_CACHE, fr.size());
+                }
+                f.beginFree(page);
+            } finally {
+                part.lock.unlockWrite(stamp);
+            }
+        } finally {
+            evictionLock.unlock();
+        }
+        f.linkFree(page);
+    }
+
+    // ---- eviction ----
+
+    private boolean isEvictable(long key) {
+        Frame fr = table.get(key);
+        if (fr == null) {
+            return true; // nothing resident under this key: let the policy drop it
+        }
+        return (fr.state() & (Frame.PIN_MASK | Frame.WRITEBACK | Frame.LOADING | Frame.DEAD)) == 0;
+    }
+
+    /** The accountant's reclaimer: evicts until {@code bytes} were released or nothing is evictable. */
+    long reclaim(long bytes) {
+        evictionLock.lock();
+        try {
+            feedHitsLocked(threads.get());
+            long freed = 0;
+            while (freed < bytes) {
+                long victim = policy.evict(evictable);
+                if (victim == EvictionPolicy.NO_VICTIM) {
+                    break;
+                }
+                freed += evict(victim);
+            }
+            return freed;
+        } finally {
+            evictionLock.unlock();
+        }
+    }
+
+    /** Evicts one key chosen by the policy; returns the bytes released (0 if it could not go). Under evictionLock. */
+    private long evict(long key) {
+        Frame fr = table.get(key);
+        if (fr == null) {
+            return 0;
+        }
+        for (;;) {
+            if (fr.tryKill(false)) {
+                PageTable.Partition part = table.partition(key);
+                long stamp = part.lock.writeLock();
+                try {
+                    part.remove(key, fr);
+                } finally {
+                    part.lock.unlockWrite(stamp);
+                }
+                fr.memory.close();
+                accountant.release(MemoryTag.PAGE_CACHE, fr.size());
+                return fr.size();
+            }
+            if (fr.tryBeginWriteBack()) {
+                try {
+                    writeBack(fr);
+                } catch (RuntimeException e) {
+                    fr.endWriteBack(false);
+                    policy.recordInsert(key);
+                    throw new SpillwayException("evict page " + fr.page + " of " + fr.file.path()
+                            + ": writing the dirty page back failed; the page stays dirty and resident: " + e.getMessage(), e);
+                }
+                fr.endWriteBack(true);
+                continue; // now clean: kill it unless someone pinned it meanwhile
+            }
+            policy.recordInsert(key); // pinned or busy since the policy chose it: it stays
+            return 0;
+        }
+    }
+
+    private void writeBack(Frame fr) {
+        PageFileFormat.sealDataPage(backend, fr.bytes, fr.size());
+        fr.file.write("write back", fr.page, fr.bytes);
+    }
+
+    /** Writes a page back if dirty and not held for writing; waits for a write-back already running. */
+    private void writeBackIfDirty(Frame fr, String op) {
+        int waits = 0;
+        for (;;) {
+            if (fr.tryBeginWriteBack()) {
+                try {
+                    writeBack(fr);
+                } catch (RuntimeException e) {
+                    fr.endWriteBack(false);
+                    throw new SpillwayException(op + ": writing page " + fr.page + " of " + fr.file.path()
+                            + " failed; the page stays dirty and resident: " + e.getMessage(), e);
+                }
+                fr.endWriteBack(true);
+                return;
+            }
+            long s = fr.state();
+            if ((s & Frame.WRITEBACK) == 0 || (s & Frame.DEAD) != 0) {
+                return;
+            }
+            waits = backOff(waits);
+        }
+    }
+
+    // ---- flush and close ----
+
+    private List<Frame> framesOf(StandardPageFile f) {
+        List<Frame> all = new ArrayList<>();
+        table.collect(all);
+        List<Frame> mine = new ArrayList<>();
+        for (Frame fr : all) {
+            if (fr.file == f) {
+                mine.add(fr);
+            }
+        }
+        mine.sort(Comparator.comparingLong(fr -> fr.page)); // ascending offsets: sequential writes
+        return mine;
+    }
+
+    void flush(StandardPageFile f) {
+        checkOpen("flush " + f.path());
+        flushFrames(f, "flush " + f.path());
+    }
+
+    private void flushFrames(StandardPageFile f, String op) {
+        RuntimeException failure = null;
+        for (Frame fr : framesOf(f)) {
+            try {
+                writeBackIfDirty(fr, op);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        f.writeHeaderIfDirty();
+        f.sync();
+    }
+
+    @Override
+    public void flushAll() {
+        checkOpen("flush all");
+        RuntimeException failure = null;
+        for (PageFile pf : openFiles()) {
+            try {
+                flush((StandardPageFile) pf);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    void closeFile(StandardPageFile f) {
+        synchronized (f.closeLock) {
+            closeFileLocked(f);
+        }
+    }
+
+    private void closeFileLocked(StandardPageFile f) {
+        if (f.closed) {
+            return;
+        }
+        String op = "close " + f.path();
+        flushFrames(f, op);
+        evictionLock.lock();
+        try {
+            f.closing = true; // new pins fail from here
+            List<Frame> frames = framesOf(f);
+            for (Frame fr : frames) {
+                long s = fr.state();
+                if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0) {
+                    f.closing = false;
+                    throw new IllegalStateException(op + ": page " + fr.page + " is pinned (" + Frame.describe(s)
+                            + "); close its handles first");
+                }
+            }
+            for (Frame fr : frames) {
+                try {
+                    writeBackIfDirty(fr, op);
+                } catch (RuntimeException e) {
+                    f.closing = false;
+                    throw e;
+                }
+                if (!fr.tryKill(false)) {
+                    f.closing = false;
+                    throw new IllegalStateException(op + ": page " + fr.page + " was pinned while closing ("
+                            + Frame.describe(fr.state()) + ")");
+                }
+                PageTable.Partition part = table.partition(fr.key);
+                long stamp = part.lock.writeLock();
+                try {
+                    part.remove(fr.key, fr);
+                } finally {
+                    part.lock.unlockWrite(stamp);
+                }
+                policy.recordRemove(fr.key);
+                fr.memory.close();
+                accountant.release(MemoryTag.PAGE_CACHE, fr.size());
+            }
+        } finally {
+            evictionLock.unlock();
+        }
+        f.writeHeaderIfDirty();
+        f.sync();
+        f.closed = true; // before the descriptor goes, so nothing can reopen it
+        fileCache.remove(f);
+        synchronized (files) {
+            files.remove(f.path());
+            fileIds.clear(f.fileId);
+        }
+    }
+
+    // ---- memory ----
+
+    @Override
+    public long memoryLimit() {
+        return accountant.limit();
+    }
+
+    @Override
+    public void setMemoryLimit(long bytes) {
+        checkOpen("set memory limit");
+        accountant.setLimit(bytes);
+    }
+
+    @Override
+    public long memoryUsed() {
+        return accountant.used();
+    }
+
+    @Override
+    public Map<MemoryTag, Long> memoryUsage() {
+        return accountant.usageByTag();
+    }
+
+    // ---- transient buffers: the TransientBufferPool under the same accountant ----
+
+    @Override
+    public BufferHandle allocateBuffer(MemoryTag tag, int size, DestroyPolicy policy) {
+        checkOpen("allocate buffer");
+        return transients.allocate(tag, size, policy);
+    }
+
+    @Override
+    public List<TagUsage> tagUsage() {
+        return transients.usage();
+    }
+
+    @Override
+    public List<TempFileInfo> temporaryFiles() {
+        return transients.temporaryFiles();
+    }
+
+    @Override
+    public void setTemporaryDirectoryLimit(long bytes) {
+        transients.setTemporaryDirectoryLimit(bytes);
+    }
+
+    /** The transient buffer pool (tests and tools inspect it). */
+    public TransientBufferPool transientBuffers() {
+        return transients;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        RuntimeException failure = null;
+        for (PageFile pf : openFiles()) {
+            try {
+                closeFile((StandardPageFile) pf);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure; // stays open: the caller can unpin or fix the disk and close again
+        }
+        closed = true;
+        transients.close(); // frees buffers and removes this manager's temporary files
+    }
+
+    // ---- introspection for tests and tools ----
+
+    /** Resident pages. */
+    public int residentPages() {
+        return table.size();
+    }
+
+    /** Descriptor opens and closes by the open-file cache, and how many are open now. */
+    public long descriptorOpens() {
+        return fileCache.opens();
+    }
+
+    public int openDescriptors() {
+        return fileCache.openCount();
+    }
+
+    /**
+     * Checks the pool's invariants at a quiet moment (no pin held, no operation running): every
+     * frame idle and unpinned, the accountant's PAGE_CACHE usage equal to the frames' bytes, the
+     * policy tracking exactly the resident pages. Throws {@link IllegalStateException} naming the
+     * first broken one.
+     */
+    public void checkInvariants() {
+        evictionLock.lock();
+        try {
+            List<Frame> all = new ArrayList<>();
+            table.collect(all);
+            long bytes = 0;
+            for (Frame fr : all) {
+                long s = fr.state();
+                if ((s & (Frame.PIN_MASK | Frame.WRITER_MASK | Frame.LOADING | Frame.WRITEBACK | Frame.DEAD)) != 0) {
+                    throw new IllegalStateException("page " + fr.page + " of " + fr.file.path() + " is not idle: "
+                            + Frame.describe(s));
+                }
+                if (!fr.memory.isOpen()) {
+                    throw new IllegalStateException("page " + fr.page + " of " + fr.file.path() + " has freed memory");
+                }
+                bytes += fr.size();
+            }
+            long accounted = accountant.used(MemoryTag.PAGE_CACHE);
+            if (accounted != bytes) {
+                throw new IllegalStateException("PAGE_CACHE accounts " + accounted + " bytes but " + all.size()
+                        + " resident frames hold " + bytes);
+            }
+            if (policy.size() != all.size()) {
+                throw new IllegalStateException("the eviction policy tracks " + policy.size() + " keys but "
+                        + all.size() + " pages are resident");
+            }
+        } finally {
+            evictionLock.unlock();
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package dev.spillway.pool;
+
+/**
+ * What a thread keeps per buffer manager so that a hit touches no shared memory but the page
+ * table and the frame's state word: spare {@link PinnedHandle}s, and the keys of its recent hits.
+ *
+ * <p><b>Handles.</b> First in, first out, and a handle is taken only while more than
+ * {@link #REUSE_DISTANCE} wait: a closed handle comes back only after at least that many later pins
+ * of the thread, so a handle kept and used after close finds itself closed (ClosedException) rather
+ * than pointing at another page, unless the caller held on to it across that many pins. A handle
+ * closed on another thread is dropped (the garbage collector takes it).
+ *
+ * <p><b>Hits.</b> Keys of hits are appended to a plain array, no atomic operation; when it is full
+ * the thread hands the batch to the policy under the eviction lock if that lock is free at once,
+ * and drops the batch otherwise (Caffeine's read buffer is lossy the same way: under contention
+ * the policy sees a sample of the hits, never a stall on the hit path). A thread's batch so far is
+ * also fed in when that thread loads a page or evicts, so its own recent hits always count before
+ * its own eviction decisions; another thread's may lag by up to one batch.
+ */
+final class ThreadState {
+    /** Spare handles kept per thread (power of two). */
+    private static final int CAPACITY = 64;
+    /** Pins between a handle's close and its reuse: long enough to catch a stale handle in practice. */
+    static final int REUSE_DISTANCE = 32;
+    /** Hits per batch: the lock is taken once per this many hits, and the policy lags by at most this many. */
+    static final int HIT_BATCH = 64;
+
+    private final Thread owner = Thread.currentThread();
+    private final PinnedHandle[] ring = new PinnedHandle[CAPACITY];
+    private int head;
+    private int count;
+    final long[] hits = new long[HIT_BATCH];
+    int hitCount;
+
+    PinnedHandle take() {
+        if (count <= REUSE_DISTANCE) {
+            return new PinnedHandle(this);
+        }
+        PinnedHandle h = ring[head];
+        ring[head] = null;
+        head = (head + 1) & (CAPACITY - 1);
+        count--;
+        return h;
+    }
+
+    void giveBack(PinnedHandle h) {
+        if (Thread.currentThread() != owner || count == CAPACITY) {
+            return;
+        }
+        ring[(head + count) & (CAPACITY - 1)] = h;
+        count++;
+    }
+
+    /** Records a hit; true when the batch is full and should be handed to the policy. */
+    boolean recordHit(long key) {
+        int n = hitCount;
+        hits[n] = key;
+        hitCount = n + 1;
+        return n + 1 == HIT_BATCH;
+    }
+}

@@ -1,0 +1,187 @@
+package dev.spillway.eviction;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.Method;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** What each policy is for: scan resistance, admission, second chances, adaptation, no allocation. */
+class PolicyBehaviourTest {
+    static List<String> names() {
+        return EvictionPolicies.names();
+    }
+
+    static long[] loop(int n, int rounds) {
+        long[] keys = new long[n * rounds];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = i % n;
+        }
+        return keys;
+    }
+
+    @Test
+    void loopLargerThanTheCacheDefeatsLruAndClockButNotTheScanResistantPolicies() {
+        long[] keys = loop(1_000, 30);
+        int size = 500;
+        assertEquals(0.0, replay("lru", keys, size), 1e-9);
+        assertEquals(0.0, replay("clock", keys, size), 1e-9);
+        double optimal = OptimalReplay.replay(keys, size).hitRatio();
+        for (String name : List.of("wtinylfu", "lirs", "alirs")) {
+            double ratio = replay(name, keys, size);
+            assertTrue(ratio > 0.8 * optimal, name + " got " + ratio + " of optimal " + optimal);
+        }
+        assertTrue(replay("s3fifo", keys, 750) > 0.3, "s3fifo keeps part of the loop at 75%");
+        assertTrue(replay(EvictionPolicies.DEFAULT, keys, size) > 0.45, "the default keeps the loop");
+    }
+
+    /** A hot set of 100 keys, then a one-time scan of 10,000 keys, then the hot set again. */
+    @ParameterizedTest
+    @MethodSource("names")
+    void hotSetSurvivesAOneTimeScan(String name) {
+        int size = 200;
+        EvictionPolicy p = EvictionPolicies.create(name, size);
+        CountingCache cache = new CountingCache(p, size);
+        for (int round = 0; round < 20; round++) {
+            for (long k = 0; k < 100; k++) {
+                cache.request(k);
+            }
+        }
+        for (long k = 1_000; k < 11_000; k++) {
+            cache.request(k);
+        }
+        cache.hits = 0;
+        for (long k = 0; k < 100; k++) {
+            cache.request(k);
+        }
+        if (name.equals("lru") || name.equals("clock")) {
+            assertEquals(0, cache.hits, name + " is not scan resistant, and the test should see that");
+        } else {
+            assertTrue(cache.hits >= 90, name + " kept only " + cache.hits + " of 100 hot keys through a scan");
+        }
+    }
+
+    @Test
+    void s3fifoPromotesReusedKeysAndRemembersGhosts() {
+        S3FifoPolicy p = new S3FifoPolicy(10); // small queue of 1
+        for (long k = 1; k <= 10; k++) {
+            p.recordInsert(k);
+        }
+        p.recordAccess(1);
+        // the small queue is over its target: 1 was reused and moves to main, 2 is evicted to the ghost
+        assertEquals(2, p.evict(k -> true));
+        p.recordInsert(2); // a ghost hit goes straight to main
+        assertEquals(3, p.evict(k -> true));
+        p.validate();
+    }
+
+    @Test
+    void wtinylfuKeepsTheMoreFrequentKeyOnATie() {
+        WTinyLfuPolicy p = new WTinyLfuPolicy(100);
+        for (long k = 0; k < 100; k++) {
+            p.recordInsert(k);
+        }
+        for (int i = 0; i < 5; i++) {
+            for (long k = 0; k < 99; k++) {
+                p.recordAccess(k);
+            }
+        }
+        // key 99 is the window's only key and was never reused: a new key pushes it out as the
+        // candidate, and it loses to probation's victim (more frequent)
+        assertEquals(99, p.evict(k -> true));
+        p.recordInsert(1_000);
+        // 1,000 (one use) is now the candidate against a victim used 6 times: it loses too
+        assertEquals(1_000, p.evict(k -> true));
+        p.validate();
+    }
+
+    @Test
+    void adaptiveLirsApproachesLruOnARecencyTraceAndOptimalOnALoop() {
+        long[] sprite = Traces.load("sprite");
+        double lru = TraceReplay.replay(sprite, new LruPolicy(1769), 1769).hitRatio();
+        double fixed = TraceReplay.replay(sprite, new LirsPolicy(1769, false), 1769).hitRatio();
+        double adaptive = TraceReplay.replay(sprite, new LirsPolicy(1769, true), 1769).hitRatio();
+        assertTrue(fixed < lru - 0.01, "fixed LIRS should lose to LRU on sprite: " + fixed + " vs " + lru);
+        assertTrue(adaptive > lru - 0.01, "adaptive LIRS within 1 point of LRU on sprite: " + adaptive + " vs " + lru);
+        long[] loop = Traces.load("loop");
+        double optimal = OptimalReplay.replay(loop, 506).hitRatio();
+        double onLoop = TraceReplay.replay(loop, new LirsPolicy(506, true), 506).hitRatio();
+        assertTrue(onLoop > optimal - 0.01, "adaptive LIRS on loop: " + onLoop + " vs optimal " + optimal);
+    }
+
+    /** The pool's hint can be wrong (memory is shared with transient buffers): the default must not care. */
+    @Test
+    void defaultLearnsTheCapacityFromEvictionsNotFromTheHint() {
+        for (String trace : List.of("gli", "multi1", "sprite", "loop")) {
+            long[] keys = Traces.load(trace);
+            int size = 500;
+            double right = TraceReplay.replay(keys, EvictionPolicies.create(EvictionPolicies.DEFAULT, size), size).hitRatio();
+            for (int hint : new int[] {0, 50, 5_000}) {
+                double ratio = TraceReplay.replay(keys, EvictionPolicies.create(EvictionPolicies.DEFAULT, hint), size).hitRatio();
+                assertEquals(right, ratio, 0.005, trace + " with hint " + hint);
+            }
+        }
+    }
+
+    /** In steady state no policy allocates: the tables are grown by the warm-up pass. */
+    @ParameterizedTest
+    @MethodSource("names")
+    void steadyStateAllocatesNothing(String name) throws ReflectiveOperationException {
+        // Reflection because the test classes are compiled into the module, which does not read
+        // java.management; at run time the tests run on the class path.
+        Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        Method allocatedBytes = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
+        long[] trace = Traces.load("multi1");
+        int size = 500;
+        CountingCache cache = new CountingCache(EvictionPolicies.create(name, size), size);
+        for (int pass = 0; pass < 3; pass++) {
+            for (long k : trace) {
+                cache.request(k);
+            }
+        }
+        long before = (Long) allocatedBytes.invoke(threads);
+        for (long k : trace) {
+            cache.request(k);
+        }
+        long allocated = (Long) allocatedBytes.invoke(threads) - before;
+        // a few hundred bytes of slack for the measurement itself; one boxed key per request would be ~250 KB
+        assertTrue(allocated < 1_024, name + " allocated " + allocated + " bytes over " + trace.length + " requests");
+    }
+
+    static double replay(String name, long[] keys, int size) {
+        return TraceReplay.replay(keys, EvictionPolicies.create(name, size), size).hitRatio();
+    }
+
+    /** A cache of keys driving a policy like the replay does, with a residency set that does not allocate. */
+    static final class CountingCache {
+        final EvictionPolicy policy;
+        final int size;
+        final LongIntHashMap resident;
+        long hits;
+
+        CountingCache(EvictionPolicy policy, int size) {
+            this.policy = policy;
+            this.size = size;
+            this.resident = new LongIntHashMap(size * 2);
+        }
+
+        void request(long k) {
+            if (resident.get(k) != LongIntHashMap.ABSENT) {
+                hits++;
+                policy.recordAccess(k);
+                return;
+            }
+            if (resident.size() == size) {
+                long v = policy.evict(x -> true);
+                if (resident.remove(v) == LongIntHashMap.ABSENT) {
+                    throw new AssertionError(policy.name() + " evicted non-resident " + v);
+                }
+            }
+            resident.put(k, 0);
+            policy.recordInsert(k);
+        }
+    }
+}

@@ -1,0 +1,364 @@
+package dev.spillway.pool;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spillway.AccessIntent;
+import dev.spillway.BufferManager;
+import dev.spillway.ClosedException;
+import dev.spillway.MemoryLimitExceededException;
+import dev.spillway.MemoryTag;
+import dev.spillway.PageFile;
+import dev.spillway.PageHandle;
+import dev.spillway.SpillwayException;
+import dev.spillway.eviction.EvictionPolicies;
+import dev.spillway.io.IoBackend;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The pool: pins, dirty write-back, eviction, the memory limit, the open-file cache, misuse. */
+class BufferPoolTest extends PoolTestBase {
+    static final int PS = 4096;
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void dirtyDataSurvivesEvictionAndReopen(IoBackend b) {
+        Path p = dir.resolve("evict.pf");
+        StandardBufferManager m = manager(b, 4 * PS);
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 1; i <= 40; i++) {
+            assertEquals(i, f.allocatePage());
+            write(f, i, 11);
+            assertTrue(m.memoryUsed() <= 4 * PS, "over the limit: " + m.memoryUsed());
+        }
+        assertTrue(m.residentPages() <= 4);
+        for (int i = 1; i <= 40; i++) {
+            verify(f, i, 11); // read back after eviction
+        }
+        for (int i = 1; i <= 40; i += 3) {
+            write(f, i, 12); // dirty again, then evicted again
+        }
+        m.close();
+        StandardBufferManager m2 = manager(b, 4 * PS);
+        PageFile g = m2.openPageFile(p, PS);
+        assertEquals(41, g.pageCount());
+        for (int i = 1; i <= 40; i++) {
+            verify(g, i, (i - 1) % 3 == 0 ? 12 : 11);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void handleGivesTheFramesMemoryWithoutCopy(IoBackend b) {
+        StandardBufferManager m = manager(b, 1 << 20);
+        PageFile f = m.createPageFile(dir.resolve("view.pf"), 8192);
+        long page = f.allocatePage();
+        try (PageHandle w = f.pin(page, AccessIntent.WRITE); PageHandle r = f.pin(page, AccessIntent.READ)) {
+            assertEquals(8192 - 8, w.size());
+            ByteBuffer wb = w.buffer();
+            assertTrue(wb.isDirect());
+            assertEquals(8184, wb.capacity());
+            wb.putLong(16, 0x1234L);
+            assertEquals(0x1234L, Long.reverseBytes(r.getLong(16)), "same memory, seen through the other pin");
+            assertTrue(r.buffer().isReadOnly());
+            assertThrows(ReadOnlyBufferException.class, () -> r.buffer().put(0, (byte) 1));
+            w.put(100, new byte[] {1, 2, 3}, 0, 3);
+            byte[] back = new byte[3];
+            r.get(100, back, 0, 3);
+            assertEquals(3, back[2]);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void misuseIsAClearException(IoBackend b) {
+        StandardBufferManager m = manager(b, 1 << 20);
+        Path p = dir.resolve("misuse.pf");
+        PageFile f = m.createPageFile(p, PS);
+        long page = f.allocatePage();
+        PageHandle h = f.pin(page, AccessIntent.READ);
+        IllegalStateException ro = assertThrows(IllegalStateException.class, () -> h.putLong(0, 1));
+        assertTrue(ro.getMessage().contains("READ"), ro.getMessage());
+        IndexOutOfBoundsException oob = assertThrows(IndexOutOfBoundsException.class, () -> h.getLong(PS - 8 - 7));
+        assertTrue(oob.getMessage().contains("4088"), oob.getMessage());
+        assertThrows(IndexOutOfBoundsException.class, () -> h.getInt(-1));
+        assertThrows(IndexOutOfBoundsException.class, () -> h.get(0, new byte[10], 5, 6));
+        h.close();
+        ClosedException used = assertThrows(ClosedException.class, () -> h.getLong(0));
+        assertTrue(used.getMessage().contains("page " + page) && used.getMessage().contains(p.toString()), used.getMessage());
+        assertThrows(ClosedException.class, h::buffer);
+        assertFalse(h.isPinned());
+        IllegalStateException twice = assertThrows(IllegalStateException.class, h::close);
+        assertTrue(twice.getMessage().contains("double unpin"), twice.getMessage());
+
+        IllegalArgumentException range = assertThrows(IllegalArgumentException.class, () -> f.pin(2, AccessIntent.READ));
+        assertTrue(range.getMessage().contains("out of range") && range.getMessage().contains(p.toString()), range.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> f.pin(0, AccessIntent.READ));
+        assertThrows(IllegalArgumentException.class, () -> f.pin(-1, AccessIntent.WRITE));
+        assertThrows(IllegalArgumentException.class, () -> f.pin(Long.MAX_VALUE, AccessIntent.WRITE));
+        assertThrows(NullPointerException.class, () -> f.pin(page, null));
+        assertThrows(IllegalArgumentException.class, () -> f.freePage(7));
+
+        StandardBufferManager other = manager(b, 1 << 20);
+        IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
+                () -> other.pin(f, page, AccessIntent.READ));
+        assertTrue(foreign.getMessage().contains("does not belong"), foreign.getMessage());
+
+        try (PageHandle held = f.pin(page, AccessIntent.WRITE)) {
+            IllegalStateException busy = assertThrows(IllegalStateException.class, () -> f.freePage(page));
+            assertTrue(busy.getMessage().contains("in use"), busy.getMessage());
+            IllegalStateException closing = assertThrows(IllegalStateException.class, f::close);
+            assertTrue(closing.getMessage().contains("pinned"), closing.getMessage());
+            assertTrue(f.isOpen());
+            held.putLong(0, 99);
+        }
+        f.close();
+        assertThrows(ClosedException.class, () -> f.pin(page, AccessIntent.READ));
+        assertThrows(ClosedException.class, f::allocatePage);
+        m.close();
+        assertThrows(ClosedException.class, () -> m.createPageFile(dir.resolve("late.pf"), PS));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void everythingPinnedIsAMemoryErrorWithTheNumbers(IoBackend b) {
+        StandardBufferManager m = manager(b, 4 * PS);
+        Path p = dir.resolve("pinned.pf");
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 0; i < 6; i++) {
+            write(f, f.allocatePage(), 5);
+        }
+        List<PageHandle> held = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            held.add(f.pin(i, AccessIntent.READ));
+        }
+        MemoryLimitExceededException e = assertThrows(MemoryLimitExceededException.class, () -> f.pin(5, AccessIntent.READ));
+        assertEquals(PS, e.requested());
+        assertEquals(4 * PS, e.used());
+        assertEquals(4 * PS, e.limit());
+        assertEquals(Long.valueOf(4 * PS), e.usageByTag().get(MemoryTag.PAGE_CACHE));
+        assertTrue(e.getMessage().contains("page 5") && e.getMessage().contains(p.toString())
+                && e.getMessage().contains("16384"), e.getMessage());
+        assertThrows(MemoryLimitExceededException.class, f::allocatePage);
+        assertEquals(6, f.pageCount() - 1, "a failed allocation takes no page");
+        held.remove(0).close();
+        verify(f, 5, 5);
+        for (PageHandle h : held) {
+            h.close();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void memoryLimitLoweredAtRunTime(IoBackend b) {
+        StandardBufferManager m = manager(b, 16 * PS);
+        PageFile f = m.createPageFile(dir.resolve("limit.pf"), PS);
+        for (int i = 0; i < 16; i++) {
+            write(f, f.allocatePage(), 8);
+        }
+        assertEquals(16 * PS, m.memoryUsed());
+        m.setMemoryLimit(4 * PS);
+        assertEquals(4 * PS, m.memoryLimit());
+        assertTrue(m.memoryUsed() <= 4 * PS, "used " + m.memoryUsed());
+        for (int i = 1; i <= 16; i++) {
+            verify(f, i, 8); // the evicted dirty pages were written back
+        }
+        List<PageHandle> held = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            held.add(f.pin(i, AccessIntent.WRITE));
+        }
+        MemoryLimitExceededException e = assertThrows(MemoryLimitExceededException.class, () -> m.setMemoryLimit(2 * PS));
+        assertTrue(e.getMessage().contains(String.valueOf(2 * PS)) && e.getMessage().contains(String.valueOf(3 * PS))
+                && e.getMessage().contains("PAGE_CACHE"), e.getMessage());
+        assertEquals(4 * PS, m.memoryLimit(), "the old limit stays");
+        for (PageHandle h : held) {
+            h.close();
+        }
+        m.setMemoryLimit(2 * PS);
+        assertTrue(m.memoryUsed() <= 2 * PS);
+        assertThrows(IllegalArgumentException.class, () -> m.setMemoryLimit(0));
+        m.setMemoryLimit(64 * PS);
+        for (int i = 1; i <= 16; i++) {
+            verify(f, i, 8);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void failedWriteBackKeepsThePageDirtyAndResident(IoBackend real) {
+        FaultyBackend b = new FaultyBackend(real);
+        StandardBufferManager m = manager(b, 2 * PS);
+        Path p = dir.resolve("fail.pf");
+        PageFile f = m.createPageFile(p, PS);
+        write(f, f.allocatePage(), 21);
+        write(f, f.allocatePage(), 21);
+        f.flush();
+        write(f, f.allocatePage(), 21); // evicts page 1 (clean)
+        write(f, 2, 22); // page 2 dirty again and most recent; resident now: 3 and 2, both dirty
+        b.failWrites.set(true);
+        try {
+            SpillwayException e = assertThrows(SpillwayException.class, () -> f.pin(1, AccessIntent.READ));
+            assertTrue(e.getMessage().contains("page 3") && e.getMessage().contains(p.toString())
+                    && e.getMessage().contains("stays dirty"), e.getMessage());
+            assertEquals(2, m.residentPages());
+            SpillwayException flush = assertThrows(SpillwayException.class, f::flush);
+            assertTrue(flush.getMessage().contains(p.toString()), flush.getMessage());
+            assertThrows(SpillwayException.class, f::close);
+            assertTrue(f.isOpen(), "a file whose pages cannot be written stays open");
+            m.checkInvariants();
+        } finally {
+            b.failWrites.set(false);
+        }
+        verify(f, 1, 21); // now the eviction succeeds
+        f.close();
+        StandardBufferManager m2 = manager(real, 2 * PS);
+        PageFile g = m2.openPageFile(p);
+        verify(g, 1, 21);
+        verify(g, 2, 22);
+        verify(g, 3, 21);
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void failedWriteBackWhileLoweringTheLimitKeepsTheOldLimit(IoBackend real) {
+        FaultyBackend b = new FaultyBackend(real);
+        StandardBufferManager m = manager(b, 8 * PS);
+        PageFile f = m.createPageFile(dir.resolve("lower.pf"), PS);
+        for (int i = 0; i < 8; i++) {
+            write(f, f.allocatePage(), 40);
+        }
+        b.failWrites.set(true);
+        try {
+            SpillwayException e = assertThrows(SpillwayException.class, () -> m.setMemoryLimit(2 * PS));
+            assertTrue(e.getMessage().contains("stays dirty"), e.getMessage());
+            assertEquals(8 * PS, m.memoryLimit());
+            assertEquals(8, m.residentPages());
+        } finally {
+            b.failWrites.set(false);
+        }
+        m.setMemoryLimit(2 * PS);
+        for (int i = 1; i <= 8; i++) {
+            verify(f, i, 40);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void manyThreadsMissingOnOnePageLoadItOnce(IoBackend real) throws Exception {
+        Path p = dir.resolve("once.pf");
+        StandardBufferManager m = manager(real, 1 << 20);
+        PageFile f = m.createPageFile(p, 65536);
+        for (int i = 0; i < 4; i++) {
+            write(f, f.allocatePage(), 4);
+        }
+        f.close();
+        FaultyBackend b = new FaultyBackend(real);
+        StandardBufferManager m2 = manager(b, 1 << 20);
+        PageFile g = m2.openPageFile(p);
+        int threads = 8;
+        for (long page = 1; page <= 4; page++) {
+            long before = b.reads.get();
+            CountDownLatch go = new CountDownLatch(1);
+            ExecutorService ex = Executors.newFixedThreadPool(threads);
+            List<Future<?>> fs = new ArrayList<>();
+            final long pg = page;
+            for (int t = 0; t < threads; t++) {
+                fs.add(ex.submit(() -> {
+                    go.await();
+                    verify(g, pg, 4);
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<?> fu : fs) {
+                fu.get(30, TimeUnit.SECONDS);
+            }
+            ex.shutdown();
+            assertEquals(1, b.reads.get() - before, "page " + page + " was read more than once");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void openFileCacheUnderALimitOfTwoWithFiveFiles(IoBackend b) {
+        StandardBufferManager m = manager(BufferManager.builder().backend(b).memoryLimit(3 * PS).maxOpenFiles(2));
+        List<PageFile> files = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            PageFile f = m.createPageFile(dir.resolve("c" + i + ".pf"), PS);
+            files.add(f);
+            for (int j = 0; j < 3; j++) {
+                write(f, f.allocatePage(), i);
+            }
+            assertTrue(m.openDescriptors() <= 2, "descriptors open: " + m.openDescriptors());
+        }
+        long opensBefore = m.descriptorOpens();
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 5; i++) {
+                for (int j = 1; j <= 3; j++) {
+                    verify(files.get(i), j, i); // memory holds 3 pages: every file goes to disk and back
+                    assertTrue(m.openDescriptors() <= 2, "descriptors open: " + m.openDescriptors());
+                }
+            }
+        }
+        assertTrue(m.descriptorOpens() - opensBefore >= 10, "files were not reopened: " + (m.descriptorOpens() - opensBefore));
+        m.flushAll();
+        for (PageFile f : files) {
+            f.close();
+        }
+        assertEquals(0, m.openDescriptors());
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void builderDefaultsAndPolicyNames(IoBackend b) {
+        StandardBufferManager m = managerWithPolicy(BufferManager.builder().backend(b));
+        assertEquals(EvictionPolicies.DEFAULT, m.policyName());
+        assertEquals(BufferManager.Builder.DEFAULT_MEMORY_LIMIT, m.memoryLimit());
+        for (String name : EvictionPolicies.names()) {
+            assertEquals(name, managerWithPolicy(BufferManager.builder().backend(b).evictionPolicy(name)).policyName());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BufferManager.builder().backend(b).evictionPolicy("nope").build());
+        assertTrue(e.getMessage().contains("nope"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> BufferManager.builder().memoryLimit(0));
+        assertThrows(IllegalArgumentException.class, () -> BufferManager.builder().maxOpenFiles(0));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void closeFlushesEverything(IoBackend b) {
+        Path p = dir.resolve("close.pf");
+        StandardBufferManager m = manager(b, 1 << 20);
+        PageFile f = m.createPageFile(p, 16384);
+        for (int i = 0; i < 10; i++) {
+            write(f, f.allocatePage(), 30);
+        }
+        f.freePage(4);
+        m.close();
+        assertFalse(f.isOpen());
+        assertEquals(0, m.memoryUsed());
+        StandardBufferManager m2 = manager(b, 1 << 20);
+        PageFile g = m2.openPageFile(p, 16384);
+        assertEquals(11, g.pageCount());
+        assertEquals(1, g.freePageCount());
+        for (int i = 1; i <= 10; i++) {
+            if (i != 4) {
+                verify(g, i, 30);
+            }
+        }
+        assertNotNull(m2.memoryUsage());
+    }
+}
