@@ -4,14 +4,18 @@ import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.io.BackendKind;
 import dev.spillway.io.IoBackend;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.IntFunction;
 
 /**
  * A buffer manager: pages of persistent files cached in memory under one memory limit, pinned
- * while in use, written back when dirty, evicted under pressure. An embedding system may supply
- * its own implementation; {@link #builder()} builds the standard one.
+ * while in use, written back when dirty, evicted under pressure; and transient buffers (hash
+ * tables, sort runs) under the same limit, spilled to zstd-compressed temporary files when
+ * evicted and read back on the next pin. An embedding system may supply its own implementation;
+ * {@link #builder()} builds the standard one.
  *
  * <pre>{@code
  * try (BufferManager bm = BufferManager.builder().memoryLimit(256L << 20).build();
@@ -21,6 +25,9 @@ import java.util.function.IntFunction;
  *         page.putLong(0, 42);
  *     }
  * }
+ * try (BufferHandle h = bm.allocateBuffer(MemoryTag.HASH_TABLE, 256 * 1024)) {
+ *     h.buffer().putLong(0, 7);   // pinned: in memory until closed
+ * }                               // unpinned: may now be spilled, and is read back by h.transientBuffer().pin()
  * }</pre>
  */
 public interface BufferManager extends AutoCloseable {
@@ -49,6 +56,29 @@ public interface BufferManager extends AutoCloseable {
     /** Bytes in use per tag (tags with none are left out). */
     Map<MemoryTag, Long> memoryUsage();
 
+    // ---- transient buffers ----
+
+    /** A transient buffer of {@code size} bytes, pinned, spilled to a temporary file when evicted. */
+    default BufferHandle allocateBuffer(MemoryTag tag, int size) {
+        return allocateBuffer(tag, size, DestroyPolicy.SPILL_WHEN_EVICTED);
+    }
+
+    /**
+     * A transient buffer of {@code size} bytes for {@code tag}, reserved against the memory limit
+     * (evicting as needed) and returned pinned. Closing the handle unpins it;
+     * {@link BufferHandle#transientBuffer()} pins it again or frees it.
+     */
+    BufferHandle allocateBuffer(MemoryTag tag, int size, DestroyPolicy policy);
+
+    /** Memory and temporary-file bytes per tag, every tag (like DuckDB's {@code duckdb_memory()}). */
+    List<TagUsage> tagUsage();
+
+    /** The temporary files in use (like DuckDB's {@code duckdb_temporary_files()}). */
+    List<TempFileInfo> temporaryFiles();
+
+    /** Changes the temporary-directory size limit; fails if current usage is above it. */
+    void setTemporaryDirectoryLimit(long bytes);
+
     /** Flushes and closes every file, then frees all memory. */
     @Override
     void close();
@@ -59,7 +89,8 @@ public interface BufferManager extends AutoCloseable {
 
     /** Everything a builder collects; engines read it, new options add a component. */
     record Settings(long memoryLimit, BackendKind backendKind, IoBackend backend, String policyName,
-            IntFunction<EvictionPolicy> policyFactory, int maxOpenFiles) {
+            IntFunction<EvictionPolicy> policyFactory, int maxOpenFiles, List<Path> temporaryDirectories,
+            long temporaryDirectoryLimit, boolean spillAdaptive, int spillLevel) {
     }
 
     /** Options of the standard buffer manager; each has a default, so {@code build()} works at once. */
@@ -74,9 +105,58 @@ public interface BufferManager extends AutoCloseable {
         private IoBackend backend;
         private String policyName;
         private IntFunction<EvictionPolicy> policyFactory;
+        /** A temporary-directory limit meaning "none". */
+        public static final long UNLIMITED = Long.MAX_VALUE;
+        /** The temporary-directory limit's default: 90% of the free disk space when first used. */
+        public static final long LIMIT_FROM_FREE_SPACE = -1;
+
         private int maxOpenFiles = DEFAULT_MAX_OPEN_FILES;
+        private final List<Path> temporaryDirectories = new ArrayList<>();
+        private long temporaryDirectoryLimit = LIMIT_FROM_FREE_SPACE;
+        private boolean spillAdaptive = true;
+        private int spillLevel = 1;
 
         Builder() {
+        }
+
+        /**
+         * A directory for temporary files (call again to stripe spilled blocks across several).
+         * Default: {@code <java.io.tmpdir>/spillway-<user.name>}, shared by the managers of that user:
+         * each keeps an owner record there and removes only its own files, and a manager starting
+         * up removes the files of owners that died.
+         */
+        public Builder temporaryDirectory(Path dir) {
+            temporaryDirectories.add(Objects.requireNonNull(dir, "temporary directory"));
+            return this;
+        }
+
+        /** Limit on temporary-file bytes; {@link #UNLIMITED} for none. Default: 90% of free space when first used. */
+        public Builder temporaryDirectoryLimit(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("temporary directory limit must be positive, was " + bytes);
+            }
+            this.temporaryDirectoryLimit = bytes;
+            return this;
+        }
+
+        /** Spill compression chosen by measured throughput among no compression and fast zstd levels (the default). */
+        public Builder spillCompressionAdaptive() {
+            this.spillAdaptive = true;
+            return this;
+        }
+
+        /** Spill compression at one zstd level (negative levels are the fastest). */
+        public Builder spillCompressionLevel(int level) {
+            this.spillAdaptive = false;
+            this.spillLevel = level;
+            return this;
+        }
+
+        /** Spill blocks raw: fastest on a fast disk, uses the most temporary space. */
+        public Builder spillCompressionNone() {
+            this.spillAdaptive = false;
+            this.spillLevel = dev.spillway.io.SpillFormat.LEVEL_NONE;
+            return this;
         }
 
         public Builder memoryLimit(long bytes) {
@@ -127,7 +207,11 @@ public interface BufferManager extends AutoCloseable {
         }
 
         public Settings settings() {
-            return new Settings(memoryLimit, backendKind, backend, policyName, policyFactory, maxOpenFiles);
+            List<Path> dirs = temporaryDirectories.isEmpty()
+                    ? List.of(Path.of(System.getProperty("java.io.tmpdir"), "spillway-" + System.getProperty("user.name", "user")))
+                    : List.copyOf(temporaryDirectories);
+            return new Settings(memoryLimit, backendKind, backend, policyName, policyFactory, maxOpenFiles, dirs,
+                    temporaryDirectoryLimit, spillAdaptive, spillLevel);
         }
 
         public BufferManager build() {

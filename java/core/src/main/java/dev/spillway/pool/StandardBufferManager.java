@@ -1,18 +1,26 @@
 package dev.spillway.pool;
 
 import dev.spillway.AccessIntent;
+import dev.spillway.BufferHandle;
 import dev.spillway.BufferManager;
 import dev.spillway.ClosedException;
+import dev.spillway.DestroyPolicy;
 import dev.spillway.MemoryTag;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.SpillwayException;
+import dev.spillway.TagUsage;
+import dev.spillway.TempFileInfo;
 import dev.spillway.eviction.EvictionPolicies;
 import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.Backends;
 import dev.spillway.io.IoBackend;
+import dev.spillway.io.SpillFormat;
 import dev.spillway.memory.MemoryAccountant;
+import dev.spillway.spill.SpillCompression;
+import dev.spillway.spill.TemporaryFileManager;
+import dev.spillway.spill.TransientBufferPool;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -104,6 +112,7 @@ public final class StandardBufferManager implements BufferManager {
     private volatile boolean closed;
     /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
     private final AtomicInteger writeBacks = new AtomicInteger();
+    private final TransientBufferPool transients;
 
     public StandardBufferManager(Settings settings) {
         Objects.requireNonNull(settings, "settings");
@@ -124,6 +133,14 @@ public final class StandardBufferManager implements BufferManager {
                 return (evictionLock.isLocked() && !evictionLock.isHeldByCurrentThread()) || writeBacks.get() > 0;
             }
         });
+        // transient buffers share the accountant (one limit) and register their own reclaimer
+        long tempLimit = settings.temporaryDirectoryLimit() == Builder.LIMIT_FROM_FREE_SPACE
+                ? TemporaryFileManager.SIZE_DEFAULT : settings.temporaryDirectoryLimit();
+        SpillCompression compression = settings.spillAdaptive() ? SpillCompression.adaptiveLevel()
+                : settings.spillLevel() == SpillFormat.LEVEL_NONE ? SpillCompression.none()
+                : SpillCompression.fixed(settings.spillLevel());
+        this.transients = new TransientBufferPool(backend, accountant,
+                new TemporaryFileManager.Config(settings.temporaryDirectories(), tempLimit, compression));
     }
 
     private static EvictionPolicy createPolicy(Settings s, int hint) {
@@ -671,6 +688,34 @@ public final class StandardBufferManager implements BufferManager {
         return accountant.usageByTag();
     }
 
+    // ---- transient buffers: the TransientBufferPool under the same accountant ----
+
+    @Override
+    public BufferHandle allocateBuffer(MemoryTag tag, int size, DestroyPolicy policy) {
+        checkOpen("allocate buffer");
+        return transients.allocate(tag, size, policy);
+    }
+
+    @Override
+    public List<TagUsage> tagUsage() {
+        return transients.usage();
+    }
+
+    @Override
+    public List<TempFileInfo> temporaryFiles() {
+        return transients.temporaryFiles();
+    }
+
+    @Override
+    public void setTemporaryDirectoryLimit(long bytes) {
+        transients.setTemporaryDirectoryLimit(bytes);
+    }
+
+    /** The transient buffer pool (tests and tools inspect it). */
+    public TransientBufferPool transientBuffers() {
+        return transients;
+    }
+
     @Override
     public void close() {
         if (closed) {
@@ -692,6 +737,7 @@ public final class StandardBufferManager implements BufferManager {
             throw failure; // stays open: the caller can unpin or fix the disk and close again
         }
         closed = true;
+        transients.close(); // frees buffers and removes this manager's temporary files
     }
 
     // ---- introspection for tests and tools ----
