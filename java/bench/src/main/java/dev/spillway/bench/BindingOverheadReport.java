@@ -16,6 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
@@ -110,7 +111,7 @@ public final class BindingOverheadReport {
                 .jvmArgsAppend("--enable-native-access=ALL-UNNAMED", "-Dspillway.bench.file=" + file)
                 .build();
         Map<String, Map<String, double[]>> out = new LinkedHashMap<>();
-        for (RunResult r : new Runner(jmh).run()) {
+        for (RunResult r : runWhenLockFree(jmh)) {
             String backend = r.getParams().getParam("binding") != null ? r.getParams().getParam("binding")
                     : r.getParams().getParam("backend");
             // median of the measurement iterations, as the harness reports the median of its rounds:
@@ -122,6 +123,24 @@ public final class BindingOverheadReport {
                     new double[] {median(it), it[0], it[it.length - 1]});
         }
         return out;
+    }
+
+    /**
+     * JMH allows one run per machine (/tmp/jmh.lock). Others share this machine and run JMH too; wait
+     * for the lock (up to ten minutes) instead of giving up or overriding it and disturbing both runs.
+     */
+    private static Collection<RunResult> runWhenLockFree(Options jmh) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return new Runner(jmh).run();
+            } catch (RunnerException e) {
+                if (attempt >= 60 || e.getMessage() == null || !e.getMessage().contains("JMH lock")) {
+                    throw e;
+                }
+                System.out.println("another JMH run holds /tmp/jmh.lock; waiting 10 s");
+                Thread.sleep(10_000);
+            }
+        }
     }
 
     private static final Pattern CPU = Pattern.compile("cpu_median=([0-9.]+) cpu_min=([0-9.]+) cpu_max=([0-9.]+)");
