@@ -23,6 +23,16 @@ import java.util.Set;
  * its descriptor slot in the {@link OpenFileCache}. Page contents live in the manager's frames;
  * this class reads and writes them for it. The format is {@link PageFileFormat}.
  *
+ * <p><b>Crash consistency.</b> A flush writes the dirty pages, then the header (page count, free-list
+ * head and count), then the free-list nodes of pages freed since the last header, then fdatasync.
+ * Between flushes a page reaches the disk only by eviction's write-back, whole and checksummed; a
+ * free reaches it only with the next header. So after a crash (the process killed; the tests use
+ * SIGKILL) the header is the one of the last flush that wrote it, and every page holds a state it
+ * had at that flush or later: its flushed data, data written since, or zeros for a page allocated
+ * since; a torn page fails its checksum when read. Where a crash hit after a page was reused (or
+ * its node rewritten) but before the header, the header's free list no longer matches the disk;
+ * {@link #open} sees it and rebuilds the list from the pages' kinds on disk.
+ *
  * <p>Lock order: {@link #closeLock}, the manager's eviction lock, a page-table partition, this
  * file's monitor (header state), the open-file cache. I/O happens under this monitor only for the
  * header and free-list nodes.

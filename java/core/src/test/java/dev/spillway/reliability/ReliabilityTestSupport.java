@@ -81,11 +81,23 @@ abstract class ReliabilityTestSupport {
                 assertConsistent(m);
             }
         } finally {
+            RuntimeException failure = null;
             for (StandardBufferManager m : managers) {
-                m.close();
-                assertEquals(0, m.memoryUsed(), "memory still accounted after close");
+                try {
+                    m.close(); // each one, even if an earlier one fails (a test that failed with faults on)
+                    assertEquals(0, m.memoryUsed(), "memory still accounted after close");
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
             }
             managers.clear();
+            if (failure != null) {
+                throw failure;
+            }
         }
         assertNoTempFiles();
         assertEquals(List.of(), openDescriptorsUnder(dir), "file descriptors left open");
