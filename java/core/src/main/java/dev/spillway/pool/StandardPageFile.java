@@ -29,7 +29,8 @@ import java.util.Set;
  * free reaches it only with the next header. So after a crash (the process killed; the tests use
  * SIGKILL) the header is the one of the last flush that wrote it, and every page holds a state it
  * had at that flush or later: its flushed data, data written since, or zeros for a page allocated
- * since; a torn page fails its checksum when read. Where a crash hit after a page was reused (or
+ * since; a torn page fails its checksum when read, and so does a new page that a flush counted while
+ * it was held for writing (the file is extended over it). Where a crash hit after a page was reused (or
  * its node rewritten) but before the header, the header's free list no longer matches the disk;
  * {@link #open} sees it and rebuilds the list from the pages' kinds on disk.
  *
@@ -397,6 +398,12 @@ final class StandardPageFile implements PageFile {
                     new PageFileFormat.Header(pageSize, pageCount, head, freeSize));
             IoFile f = cache.acquire(this, "write header of");
             try {
+                long counted = pageCount * pageSize;
+                if (f.size() < counted) {
+                    // a page the header counts has not reached the disk (held for writing through this
+                    // flush): extend over it, so a crash leaves one unreadable page, not a file too short to open
+                    f.truncate(counted);
+                }
                 f.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
             } finally {
                 cache.release(this);
