@@ -10,9 +10,7 @@ import dev.spillway.CorruptDataException;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.io.Backends;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -197,38 +194,42 @@ class CrashTest {
                 "-Dspillway.backend=" + kind, "-cp", System.getProperty("java.class.path"), CrashChild.class.getName(),
                 dir.toString(), Long.toString(run * 7919L + 1), Long.toString(run * 1_000_000L), Long.toString(LIMIT));
         pb.redirectError(err.toFile());
+        // stdout to a file, not a pipe: every line the child wrote before the kill is there, whatever
+        // the timing of a reader (a pipe read by a thread can lose its tail when the process dies)
+        Path outFile = dir.resolve("child-" + run + ".out");
+        pb.redirectOutput(outFile.toFile());
         Process proc = pb.start();
-        List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        CountDownLatch ready = new CountDownLatch(1);
-        String[] owner = new String[1];
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.US_ASCII))) {
-                for (String l; (l = in.readLine()) != null;) {
-                    if (l.startsWith("O ")) {
-                        owner[0] = l.substring(2);
-                    } else if (l.equals("R")) {
-                        ready.countDown();
-                    } else if (ready.getCount() == 0) {
-                        lines.add(l);
-                    }
-                }
-            } catch (IOException e) {
-                // the pipe breaks when the child dies
-            }
-        }, "crash-child-reader");
-        reader.start();
         try {
-            if (!ready.await(60, TimeUnit.SECONDS)) {
-                fail("run " + run + ": the child did not start: " + Files.readString(err));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Files.readString(outFile, StandardCharsets.US_ASCII).contains("\nR\n")) {
+                if (System.nanoTime() > deadline || !proc.isAlive()) {
+                    fail("run " + run + ": the child did not start: " + Files.readString(err));
+                }
+                Thread.sleep(5);
             }
             Thread.sleep(delayMs);
             assertTrue(proc.isAlive(), "run " + run + ": the child died by itself: " + Files.readString(err));
         } finally {
             proc.destroyForcibly(); // SIGKILL
-            proc.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(proc.waitFor(30, TimeUnit.SECONDS), "run " + run + ": the child did not die");
         }
-        reader.join(30_000);
-        return new Run(new ArrayList<>(lines), owner[0]);
+        List<String> all = Files.readAllLines(outFile, StandardCharsets.US_ASCII);
+        String owner = null;
+        List<String> lines = new ArrayList<>();
+        boolean ready = false;
+        for (String l : all) {
+            if (l.startsWith("O ")) {
+                owner = l.substring(2);
+            } else if (l.equals("R")) {
+                ready = true;
+            } else if (ready && !l.isEmpty()) {
+                lines.add(l);
+            }
+        }
+        if (!lines.isEmpty() && !Files.readString(outFile, StandardCharsets.US_ASCII).endsWith("\n")) {
+            lines.remove(lines.size() - 1); // a line the kill cut short: its step had not begun
+        }
+        return new Run(lines, owner);
     }
 
     private static List<String> listNames(Path d) throws IOException {
