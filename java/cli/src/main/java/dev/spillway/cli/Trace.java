@@ -134,6 +134,9 @@ final class Trace {
             keys = TraceReader.read(file);
         } catch (TraceFormatException e) {
             throw new Main.CommandException("trace " + e.getMessage(), e); // names file and line
+        } catch (java.io.EOFException e) {
+            throw new Main.CommandException("trace " + file + ": the gzip stream ends early, the file is truncated ("
+                    + e.getMessage() + ")", e);
         } catch (ZipException e) {
             throw new Main.CommandException("trace " + file + ": not a valid gzip stream (" + e.getMessage() + ")", e);
         } catch (IOException e) {
