@@ -77,7 +77,7 @@ final class Demo {
     private final Progress progress;
     private long peakMemory;
 
-    private Demo(StandardBufferManager bm, Progress progress) {
+    Demo(StandardBufferManager bm, Progress progress) {
         this.bm = bm;
         this.progress = progress;
     }
@@ -253,7 +253,8 @@ final class Demo {
         }
     }
 
-    private long merge(List<List<TransientBuffer>> runs, long expectedChecksum, long expectedCount, Progress.Phase phase) {
+    /** Merges sorted runs (full buffers of {@link #PER_BLOCK} records each), freeing them; fails unless the output checks out. */
+    long merge(List<List<TransientBuffer>> runs, long expectedChecksum, long expectedCount, Progress.Phase phase) {
         Cursor[] heap = new Cursor[runs.size()];
         int n = 0;
         for (List<TransientBuffer> r : runs) {
