@@ -11,7 +11,7 @@ import java.util.Locale;
  * gets no carriage returns.
  */
 final class Progress {
-    private static final int WIDTH = 30;
+    private static final int WIDTH = 20; // with the text around it, fits an 80-column terminal
     /** Redraws at most this often: a terminal does not need more, and each redraw costs a write. */
     private static final long REDRAW_NANOS = 100_000_000L;
 
@@ -72,9 +72,8 @@ final class Progress {
         private void draw(long done) {
             double f = Math.min(1, (double) done / total);
             int filled = (int) Math.round(f * WIDTH);
-            err.print(String.format(Locale.ROOT, "\r%s%-34s [%s%s] %3d%%  %s / %s %s  %5.1f s\033[K", prefix, name,
-                    "#".repeat(filled), "-".repeat(WIDTH - filled), (int) (f * 100), Units.count(done),
-                    Units.count(total), unit, seconds()));
+            err.print(String.format(Locale.ROOT, "\r%s%-20s [%s%s] %3d%% %s %s %.1f s\033[K", prefix, name,
+                    "#".repeat(filled), "-".repeat(WIDTH - filled), (int) (f * 100), Units.count(done), unit, seconds()));
             err.flush();
         }
 

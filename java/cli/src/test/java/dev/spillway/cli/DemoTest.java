@@ -45,14 +45,14 @@ class DemoTest extends CliTestBase {
         assertEquals(0, run("inspect", pages.toString()), err());
         assertTrue(out().contains("header checksum  ok") && out().contains("2,049 (the header page included)"), out());
         // progress went to stderr as plain lines (not a terminal)
-        assertEquals(0, run("demo", "--limit", "4m", "--size", "8m", "--temp-dir", work.toString()), err());
+        assertEquals(0, run("demo", "--limit", "8m", "--size", "16m", "--temp-dir", work.toString()), err());
         assertTrue(err().contains("demo: sort: merge") && !err().contains("\r"), err());
         assertTrue(out().contains("sorted, complete, every record intact") && out().contains("spilled"), out());
     }
 
     @Test
     void ownTemporaryDirectoryIsRemovedAndProgressBarOnRequest() throws Exception {
-        assertEquals(0, run("demo", "--limit", "4m", "--size", "8m", "--json", "--progress"), err());
+        assertEquals(0, run("demo", "--limit", "8m", "--size", "16m", "--json", "--progress"), err());
         Matcher m = Pattern.compile("\"temp_dir\":\"([^\"]+)\"").matcher(out());
         assertTrue(m.find(), out());
         assertFalse(Files.exists(Path.of(m.group(1))), "the demo's own directory must be removed: " + m.group(1));
@@ -62,7 +62,7 @@ class DemoTest extends CliTestBase {
 
     @Test
     void badArgumentsAreUsageErrors() throws Exception {
-        assertFails(2, "--limit 1.0 MiB is too small", "demo", "--limit", "1m");
+        assertFails(2, "--limit 4.0 MiB is too small", "demo", "--limit", "4m");
         assertFails(2, "one merge pass can hold only 16", "demo", "--limit", "8m", "--size", "1g");
         assertFails(2, "unknown eviction policy 'nope'; known: lru, clock", "demo", "--policy", "nope");
         assertFails(2, "unknown backend 'nope'", "demo", "--backend", "nope");
