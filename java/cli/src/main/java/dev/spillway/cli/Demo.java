@@ -106,6 +106,13 @@ final class Demo {
                         + " limit): raise --limit or lower --size (at most " + Units.bytes(maxRuns * runBlocks * BLOCK)
                         + ")");
             }
+            long keyArray = 8L * Math.min((long) runBlocks * PER_BLOCK, data / RECORD); // a run's keys, sorted in the heap
+            long heap = Runtime.getRuntime().maxMemory();
+            if (keyArray > heap / 2) {
+                throw new Main.UsageException("--limit " + Units.bytes(limit) + " sorts runs of "
+                        + Units.bytes((long) runBlocks * BLOCK) + " whose keys take " + Units.bytes(keyArray)
+                        + " of heap, more than half of this JVM's " + Units.bytes(heap) + ": lower --limit or raise -Xmx");
+            }
             long pages = PAGE_FILE_FACTOR * limit / PAGE_SIZE;
             return new Plan(limit, data, runBlocks, (int) runs, data / RECORD, (int) Math.min(Integer.MAX_VALUE - 1, pages),
                     pages * PINS_PER_PAGE);
