@@ -136,6 +136,8 @@ final class Inspect {
         out.printf("  %-16s %s (the header page included)%n", "page count", Units.count(pageCount));
         out.printf("  %-16s %s%n", "free-list head", freeHead == 0 ? "0 (empty)" : Units.count(freeHead));
         out.printf("  %-16s %s%n", "free pages", Units.count(freeCount));
+        out.printf("  %-16s %s (page count less the header and the free pages)%n", "data pages",
+                Units.count(Math.max(0, pageCount - 1 - freeCount)));
         out.printf("  %-16s %s%n", "header checksum", stored == actual ? String.format("ok (crc32c %08x)", stored)
                 : String.format("MISMATCH: stored crc32c %08x, computed %08x", stored, actual));
         String sizeNote = "";

@@ -81,13 +81,14 @@ public final class Main {
         if (t instanceof FileSystemException f && f.getReason() != null) {
             return f.getFile() + ": " + f.getReason();
         }
-        String m = t.getMessage();
-        if (t instanceof IOException && e != t && e.getMessage() != null) {
-            m = e.getMessage(); // our wrapper already says what we were doing and includes the cause
+        if (t != e && e.getMessage() != null) {
+            return e.getMessage(); // our wrapper says what we were doing and includes the cause's text
         }
+        String m = t.getMessage();
         if (m == null || m.isBlank()) {
             return t.getClass().getSimpleName();
         }
+        // a JDK I/O error's message alone ("Is a directory") does not say it was an I/O error
         return t instanceof IOException || t instanceof OutOfMemoryError ? t.getClass().getSimpleName() + ": " + m : m;
     }
 

@@ -48,6 +48,7 @@ class InspectTest extends CliTestBase {
         assertTrue(o.contains("page count       11 (the header page included)"), o);
         assertTrue(o.contains("free-list head   7"), o);
         assertTrue(o.contains("free pages       3"), o);
+        assertTrue(o.contains("data pages       7 (page count less the header and the free pages)"), o);
         assertTrue(o.contains("header checksum  ok"), o);
         assertTrue(o.contains("file size        45,056 bytes (44.0 KiB) = page count x page size"), o);
         assertTrue(o.contains("free list        3 pages, as the header says; every node checks out"), o);
