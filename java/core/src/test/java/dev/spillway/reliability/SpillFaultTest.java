@@ -201,4 +201,27 @@ class SpillFaultTest extends ReliabilityTestSupport {
         check(d, 4);
         Files.delete(dir.resolve("aside.tmp"));
     }
+
+    /** A delete that fails when the manager closes leaves a file; the next manager to start removes it. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFileWhoseDeleteFailedAtCloseIsRemovedByTheNextManager(IoBackend backend) throws Exception {
+        StandardBufferManager m = manager(backend, 2L * BLOCK, false);
+        TransientBuffer a = buffer(m, 1);
+        buffer(m, 2);
+        buffer(m, 3); // a spilled
+        assertEquals(TransientBuffer.State.SPILLED, a.state());
+        Path file = m.temporaryFiles().get(0).path();
+        Files.move(file, dir.resolve("aside.tmp"));
+        Files.createDirectory(file);
+        Path blocker = Files.createFile(file.resolve("blocker"));
+        m.close(); // its delete of the file fails (not empty): logged, the rest is removed
+        assertTrue(Files.isDirectory(file));
+        assertEquals(List.of(file.getFileName().toString()), tempFiles(), "only the leftover, no owner record");
+        Files.delete(blocker);
+        Files.delete(dir.resolve("aside.tmp"));
+
+        manager(backend, 2L * BLOCK, false); // starting, it removes files whose owner record is gone
+        assertEquals(List.of(), tempFiles());
+    }
 }
