@@ -96,7 +96,7 @@ class InterruptTest extends ReliabilityTestSupport {
         worker.start();
         while (worker.isAlive()) {
             worker.interrupt();
-            java.util.concurrent.locks.LockSupport.parkNanos(20_000); // ~tens of thousands a second, many mid-call
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000); // thousands a second, many of them mid-call
         }
         worker.join();
         if (failure[0] != null) {
