@@ -35,6 +35,8 @@ public final class Main {
             switch (cmd) {
                 case "demo":
                     return Demo.run(Options.parse(rest), out);
+                case "bench":
+                    return BenchReport.run(Options.parse(rest), out);
                 default:
                     throw new UsageException("unknown command '" + cmd + "'\n" + USAGE);
             }
