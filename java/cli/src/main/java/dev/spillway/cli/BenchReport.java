@@ -57,7 +57,7 @@ final class BenchReport {
 
         /** ≤ 5 minutes on the 2-core machines of BENCHMARKS.md. */
         static Settings quick(Path out, List<Path> traces, Path harness, String zstd, String command) {
-            return new Settings("quick", out, true, List.of("-f", "1", "-wi", "1", "-w", "500ms", "-i", "5", "-r", "500ms"),
+            return new Settings("quick", out, true, List.of("-f", "1", "-wi", "2", "-w", "500ms", "-i", "4", "-r", "500ms"),
                     256, 8L << 20, 4000, 5, 64, 3, 3, traces,
                     List.of(EvictionPolicies.DEFAULT, "lru", PolicyComparison.CAFFEINE, PolicyComparison.OPTIMAL),
                     harness, zstd, command);
@@ -149,8 +149,8 @@ final class BenchReport {
             m.commands.addAll(m.spill.commands());
         });
         if (s.jmh()) {
-            step(m, log, "hit path (JMH)", () -> m.hit = jmh(s, m, "HitPathBenchmark", List.of()));
-            step(m, log, "bindings (JMH + native harness)", () -> binding(s, m));
+            step(m, log, "hit path (JMH)", () -> m.hit = jmh(s, m, log, "HitPathBenchmark", List.of()));
+            step(m, log, "bindings (JMH + native harness)", () -> binding(s, m, log));
         } else {
             m.failures.put("hit path (JMH)", "not run in " + s.mode() + " mode");
             m.failures.put("bindings (JMH + native harness)", "not run in " + s.mode() + " mode");
@@ -188,7 +188,7 @@ final class BenchReport {
         m.seconds.put(name, (System.nanoTime() - t0) / 1e9);
     }
 
-    private static List<Jmh.Result> jmh(Settings s, Measurements m, String include, List<String> jvmArgs)
+    private static List<Jmh.Result> jmh(Settings s, Measurements m, PrintStream log, String include, List<String> jvmArgs)
             throws IOException, InterruptedException {
         Path json = s.out().resolve("jmh-" + include + ".json");
         List<String> opts = new ArrayList<>(s.jmhOptions());
@@ -198,11 +198,11 @@ final class BenchReport {
         }
         List<String> cmd = Jmh.command(include, opts, json);
         m.commands.add(String.join(" ", cmd).replace(System.getProperty("java.class.path"), "<this jar>"));
-        return Jmh.run(cmd, json, s.out().resolve("jmh-" + include + ".log"));
+        return Jmh.run(cmd, json, s.out().resolve("jmh-" + include + ".log"), log);
     }
 
     /** Native harness, JMH over every backend, native harness again (A-B-A), on the miss path's file. */
-    private static void binding(Settings s, Measurements m) throws IOException, InterruptedException {
+    private static void binding(Settings s, Measurements m, PrintStream log) throws IOException, InterruptedException {
         if (s.harness() == null) {
             throw new IllegalStateException("no native harness (build/native/spw_bench): nothing to compare the backends with");
         }
@@ -211,7 +211,7 @@ final class BenchReport {
                 "--rounds", Integer.toString(s.harnessRounds()), "--data", "csv", "--only",
                 String.join(",", ReportWriter.BINDING_NATIVE.values()));
         m.bindingNativeBefore = h.run(args);
-        m.binding = jmh(s, m, "BindingOverheadBenchmark",
+        m.binding = jmh(s, m, log, "BindingOverheadBenchmark",
                 List.of("--enable-native-access=ALL-UNNAMED", "-Dspillway.bench.file=" + s.missFile()));
         m.bindingNativeAfter = h.run(args);
         m.commands.addAll(h.commands());

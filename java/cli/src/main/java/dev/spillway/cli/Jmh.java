@@ -1,6 +1,7 @@
 package dev.spillway.cli;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,10 +33,6 @@ final class Jmh {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        // JMH takes a machine-wide lock (/tmp/jmh.lock) and exits if another JMH holds it; on a
-        // machine shared by several people that would skip the step, and waiting has no bound.
-        // Running beside another benchmark is the noise the same-run ratios are there to absorb.
-        cmd.add("-Djmh.ignoreLock=true");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("org.openjdk.jmh.Main");
@@ -45,10 +42,28 @@ final class Jmh {
         return cmd;
     }
 
-    /** Runs JMH with its console output in {@code log}; fails with the log's tail if JMH fails. */
-    static List<Result> run(List<String> cmd, Path json, Path log) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        int rc = p.waitFor();
+    /** How often and how long to wait for another JMH run's lock: up to ten minutes, as BindingOverheadReport does. */
+    static final int LOCK_ATTEMPTS = 60;
+    static final long LOCK_WAIT_MS = 10_000;
+
+    /**
+     * Runs JMH with its console output in {@code log}; fails with the log's tail if JMH fails. JMH
+     * allows one run per machine ({@code /tmp/jmh.lock}); people sharing this machine run JMH too,
+     * so a held lock is waited for (a line on {@code progress} each time) rather than overridden,
+     * which would disturb both runs.
+     */
+    static List<Result> run(List<String> cmd, Path json, Path log, PrintStream progress)
+            throws IOException, InterruptedException {
+        int rc;
+        for (int attempt = 0; ; attempt++) {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            rc = p.waitFor();
+            if (rc == 0 || attempt >= LOCK_ATTEMPTS || !Files.readString(log).contains("Unable to acquire the JMH lock")) {
+                break;
+            }
+            progress.println("  another JMH run holds /tmp/jmh.lock; waiting 10 s");
+            Thread.sleep(LOCK_WAIT_MS);
+        }
         if (rc != 0 || !Files.exists(json)) {
             List<String> lines = Files.readAllLines(log);
             throw new IllegalStateException("JMH failed (exit " + rc + "), see " + log + ": "

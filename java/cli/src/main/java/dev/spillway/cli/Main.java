@@ -13,6 +13,7 @@ public final class Main {
             "usage: spillway COMMAND [OPTIONS]",
             "  demo [--backend auto|jni|ffm|jna|nio] [--temp-dir DIR] [--json]",
             "                     the main job: exercise the buffer manager and print what it did",
+            BenchReport.USAGE,
             "options for every command: --stacktrace (show the stack trace of an error), --help");
 
     private Main() {
