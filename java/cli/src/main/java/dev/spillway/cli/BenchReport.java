@@ -35,6 +35,16 @@ import java.util.stream.Stream;
  * a child JVM, {@link Jmh}), and hit ratios on the traces ({@link PolicyComparison}). A step that
  * fails is reported as such and the others still run; a reference that is not there (no native
  * harness built, no {@code zstd}, no traces) is named in the report instead of a number.
+ *
+ * <p>Run it (from the repository root; {@code --quick} takes about 4 minutes on the 2-core machines
+ * of BENCHMARKS.md, the full suite about 10):
+ * <pre>
+ * ./build.sh bench --quick            # builds the jars and build/native/spw_bench first
+ * $JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -jar java/cli/target/spillway-cli-0.1.0-all.jar \
+ *     bench [--quick] [--out DIR] [--traces DIR] [--native build/native/spw_bench]
+ * </pre>
+ * The report goes to {@code DIR/report.md} (default {@code reports/<UTC time>/}) with its PNGs and
+ * JMH's JSON and logs beside it.
  */
 final class BenchReport {
     static final String USAGE = String.join("\n",
@@ -240,7 +250,7 @@ final class BenchReport {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("cores (available to the JVM)", Integer.toString(Runtime.getRuntime().availableProcessors()));
         m.put("CPU", firstMatch(Path.of("/proc/cpuinfo"), "model name"));
-        m.put("memory", firstMatch(Path.of("/proc/meminfo"), "MemTotal"));
+        m.put("memory", memory(firstMatch(Path.of("/proc/meminfo"), "MemTotal")));
         m.put("JDK", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version") + " ("
                 + System.getProperty("java.home") + ")");
         m.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
@@ -252,6 +262,15 @@ final class BenchReport {
         StringBuilder sb = new StringBuilder("| | |\n| --- | --- |\n");
         m.forEach((k, v) -> sb.append("| ").append(k).append(" | ").append(v.replace("|", "\\|")).append(" |\n"));
         return sb.toString();
+    }
+
+    /** /proc/meminfo's "24684096 kB" as GiB. */
+    static String memory(String memTotal) {
+        String[] f = memTotal.split("\\s+");
+        if (f.length == 2 && f[1].equals("kB") && f[0].matches("\\d+")) {
+            return String.format(Locale.ROOT, "%.1f GiB", Long.parseLong(f[0]) / 1048576.0);
+        }
+        return memTotal;
     }
 
     /** The 1, 5 and 15 minute load averages: how busy the shared machine was. */
