@@ -117,9 +117,7 @@ final class BenchReport {
     /** {@code spillway bench [--quick] [--out DIR] [--traces DIR] [--native PATH]}. */
     static int run(Options o, PrintStream out) {
         o.checkOnly("quick", "out", "traces", "native");
-        if (!o.positional.isEmpty()) {
-            throw new Main.UsageException("bench takes no arguments, got '" + o.positional.get(0) + "'");
-        }
+        o.noPositional();
         Path dir = Path.of(o.get("out", "reports/" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
                 .withZone(ZoneOffset.UTC).format(Instant.now())));
         Path traceDir = o.values.containsKey("traces") ? Path.of(o.get("traces", "")) : findTraces();

@@ -80,7 +80,7 @@ final class Jmh {
     @SuppressWarnings("unchecked")
     static List<Result> parse(String json) {
         List<Result> out = new ArrayList<>();
-        for (Object o : (List<Object>) Json.parse(json)) {
+        for (Object o : (List<Object>) JsonReader.parse(json)) {
             Map<String, Object> b = (Map<String, Object>) o;
             String name = (String) b.get("benchmark");
             Map<String, String> params = new LinkedHashMap<>();

@@ -1,182 +1,82 @@
 package dev.spillway.cli;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 
-/**
- * A small JSON reader for the benchmark tools' output (JMH's {@code -rf json}): objects become
- * {@code Map<String, Object>}, arrays {@code List<Object>}, numbers {@code Double}, plus
- * {@code String}, {@code Boolean} and null. Enough for machine-written JSON; no dependency.
- */
+/** A JSON object written in one line, fields in the order they are added (no library needed for this). */
 final class Json {
-    private final String s;
-    private int i;
+    private final StringBuilder sb = new StringBuilder("{");
+    private boolean first = true;
 
-    private Json(String s) {
-        this.s = s;
+    private Json key(String k) {
+        if (!first) {
+            sb.append(',');
+        }
+        first = false;
+        quote(k);
+        sb.append(':');
+        return this;
     }
 
-    static Object parse(String text) {
-        Json j = new Json(text);
-        Object v = j.value();
-        j.ws();
-        if (j.i != j.s.length()) {
-            throw j.error("trailing characters");
+    Json put(String k, String v) {
+        key(k);
+        if (v == null) {
+            sb.append("null");
+        } else {
+            quote(v);
         }
-        return v;
+        return this;
     }
 
-    private Object value() {
-        ws();
-        if (i >= s.length()) {
-            throw error("unexpected end");
-        }
-        char c = s.charAt(i);
-        switch (c) {
-            case '{':
-                return object();
-            case '[':
-                return array();
-            case '"':
-                return string();
-            case 't':
-                return literal("true", Boolean.TRUE);
-            case 'f':
-                return literal("false", Boolean.FALSE);
-            case 'n':
-                return literal("null", null);
-            default:
-                return number();
-        }
+    Json put(String k, long v) {
+        key(k).sb.append(v);
+        return this;
     }
 
-    private Map<String, Object> object() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        i++;
-        ws();
-        if (peek() == '}') {
-            i++;
-            return m;
-        }
-        while (true) {
-            ws();
-            if (peek() != '"') {
-                throw error("expected a string key");
-            }
-            String k = string();
-            ws();
-            expect(':');
-            m.put(k, value());
-            ws();
-            if (peek() == ',') {
-                i++;
-            } else {
-                expect('}');
-                return m;
-            }
-        }
+    Json put(String k, boolean v) {
+        key(k).sb.append(v);
+        return this;
     }
 
-    private List<Object> array() {
-        List<Object> l = new ArrayList<>();
-        i++;
-        ws();
-        if (peek() == ']') {
-            i++;
-            return l;
+    /** A number with up to 3 decimals; NaN and infinities (not JSON) become null. */
+    Json put(String k, double v) {
+        key(k);
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            sb.append("null");
+        } else {
+            sb.append(String.format(Locale.ROOT, "%.3f", v).replaceFirst("\\.?0+$", ""));
         }
-        while (true) {
-            l.add(value());
-            ws();
-            if (peek() == ',') {
-                i++;
-            } else {
-                expect(']');
-                return l;
-            }
-        }
+        return this;
     }
 
-    private String string() {
-        i++; // the opening quote
-        StringBuilder sb = new StringBuilder();
-        while (i < s.length()) {
-            char c = s.charAt(i++);
-            if (c == '"') {
-                return sb.toString();
-            }
-            if (c != '\\') {
-                sb.append(c);
-                continue;
-            }
-            if (i >= s.length()) {
-                break;
-            }
-            char e = s.charAt(i++);
-            switch (e) {
-                case 'n' -> sb.append('\n');
-                case 't' -> sb.append('\t');
-                case 'r' -> sb.append('\r');
-                case 'b' -> sb.append('\b');
-                case 'f' -> sb.append('\f');
-                case 'u' -> {
-                    if (i + 4 > s.length()) {
-                        throw error("bad \\u escape");
+    Json put(String k, Json nested) {
+        key(k).sb.append(nested);
+        return this;
+    }
+
+    private void quote(String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
                     }
-                    sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                    i += 4;
                 }
-                default -> sb.append(e); // \" \\ \/
             }
         }
-        throw error("unterminated string");
+        sb.append('"');
     }
 
-    private Object literal(String word, Object v) {
-        if (!s.startsWith(word, i)) {
-            throw error("unexpected token");
-        }
-        i += word.length();
-        return v;
-    }
-
-    private Double number() {
-        int start = i;
-        while (i < s.length() && "+-0123456789.eE".indexOf(s.charAt(i)) >= 0) {
-            i++;
-        }
-        String n = s.substring(start, i);
-        if (n.isEmpty()) {
-            throw error("unexpected character '" + s.charAt(i) + "'");
-        }
-        // JMH writes "NaN" as a string and never bare; a malformed number is an error, not a zero
-        try {
-            return Double.parseDouble(n);
-        } catch (NumberFormatException e) {
-            throw error("bad number '" + n + "'");
-        }
-    }
-
-    private void ws() {
-        while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
-            i++;
-        }
-    }
-
-    private char peek() {
-        return i < s.length() ? s.charAt(i) : '\0';
-    }
-
-    private void expect(char c) {
-        if (peek() != c) {
-            throw error("expected '" + c + "'");
-        }
-        i++;
-    }
-
-    private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException("JSON: " + what + " at offset " + i);
+    @Override
+    public String toString() {
+        return sb + "}";
     }
 }
