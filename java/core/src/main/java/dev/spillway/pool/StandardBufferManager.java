@@ -306,7 +306,7 @@ public final class StandardBufferManager implements BufferManager {
             mem = backend.allocate(size);
             fr = new Frame(f, key, mem,
                     Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0));
-            long stamp = part.lock.writeLock();
+            long stamp = part.writeLock();
             try {
                 if (part.probe(key) != null) {
                     fr = null;
@@ -315,7 +315,7 @@ public final class StandardBufferManager implements BufferManager {
                     part.put(fr);
                 }
             } finally {
-                part.lock.unlockWrite(stamp);
+                part.unlockWrite(stamp);
             }
         } catch (RuntimeException | Error e) {
             if (mem != null) {
@@ -333,11 +333,11 @@ public final class StandardBufferManager implements BufferManager {
             f.readPage(page, fr.bytes);
         } catch (RuntimeException | Error e) {
             fr.kill();
-            long stamp = part.lock.writeLock();
+            long stamp = part.writeLock();
             try {
                 part.remove(fr);
             } finally {
-                part.lock.unlockWrite(stamp);
+                part.unlockWrite(stamp);
             }
             mem.close();
             accountant.release(MemoryTag.PAGE_CACHE, size);
@@ -397,7 +397,7 @@ public final class StandardBufferManager implements BufferManager {
         long key = f.key("allocate", page);
         fr = new Frame(f, key, mem, Frame.DIRTY); // zero-filled memory, written back on flush or eviction
         PageTable.Partition part = table.partition(key);
-        long stamp = part.lock.writeLock();
+        long stamp = part.writeLock();
         try {
             if (part.probe(key) != null) {
                 throw new IllegalStateException("allocate page " + page + " of " + f.path()
@@ -405,7 +405,7 @@ public final class StandardBufferManager implements BufferManager {
             }
             part.put(fr);
         } finally {
-            part.lock.unlockWrite(stamp);
+            part.unlockWrite(stamp);
         }
         evictionLock.lock();
         try {
@@ -423,7 +423,7 @@ public final class StandardBufferManager implements BufferManager {
         evictionLock.lock();
         try {
             PageTable.Partition part = table.partition(key);
-            long stamp = part.lock.writeLock();
+            long stamp = part.writeLock();
             try {
                 Frame fr = part.probe(key);
                 f.checkLoadable("free", page);
@@ -439,7 +439,7 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 f.beginFree(page);
             } finally {
-                part.lock.unlockWrite(stamp);
+                part.unlockWrite(stamp);
             }
         } finally {
             evictionLock.unlock();
@@ -485,11 +485,11 @@ public final class StandardBufferManager implements BufferManager {
         for (;;) {
             if (fr.tryKill(false)) {
                 PageTable.Partition part = table.partition(key);
-                long stamp = part.lock.writeLock();
+                long stamp = part.writeLock();
                 try {
                     part.remove(fr);
                 } finally {
-                    part.lock.unlockWrite(stamp);
+                    part.unlockWrite(stamp);
                 }
                 fr.memory.close();
                 accountant.release(MemoryTag.PAGE_CACHE, fr.size());
@@ -642,11 +642,11 @@ public final class StandardBufferManager implements BufferManager {
                             + Frame.describe(fr.state()) + ")");
                 }
                 PageTable.Partition part = table.partition(fr.key);
-                long stamp = part.lock.writeLock();
+                long stamp = part.writeLock();
                 try {
                     part.remove(fr);
                 } finally {
-                    part.lock.unlockWrite(stamp);
+                    part.unlockWrite(stamp);
                 }
                 policy.recordRemove(fr.key);
                 fr.memory.close();
