@@ -45,6 +45,17 @@ import org.openjdk.jmh.annotations.Warmup;
  * Read {@code ns/op} for the cost of one lookup (pin + unpin for Spillway) and
  * {@code gc.alloc.rate.norm} (B/op) for the allocation per operation; the {@code _1t} and
  * {@code _2t} methods are the thread counts.
+ *
+ * <p>What the comparison means. The three sides do different amounts of work per operation:
+ * the map only finds the entry; Caffeine finds it and offers it to a lossy read buffer, which
+ * another thread drains into its policy (under a tight loop most offers find the buffer full and
+ * are dropped); Spillway finds the frame, takes and releases an exact pin (two CASes on the
+ * frame's state word) and hands the hit to its policy on the pinning thread, in batches. So the
+ * Spillway/Caffeine ratio is the price of exact pins plus the policy seeing every hit; the
+ * Spillway/map ratio bounds what a cheaper probe alone could win. With two threads, pins on the
+ * same page move the frame's cache line between cores, which a read-only lookup never does. On a
+ * machine loaded beyond its cores, take ratios from {@link HitPathRatio} (interleaved rounds,
+ * optionally on CPU time) rather than from one JMH run.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -6,6 +6,8 @@ import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,8 +27,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * the median over rounds of the per-round ratio pin+unpin / Caffeine getIfPresent. The first
  * round is warm-up and not counted.
  *
- * <p>Run: {@code java -cp java/bench/target/benchmarks.jar dev.spillway.bench.HitPathRatio [rounds] [sliceMillis]}
- * (defaults 9 rounds of 200 ms slices).
+ * <p>Run: {@code java -cp java/bench/target/benchmarks.jar dev.spillway.bench.HitPathRatio [rounds] [sliceMillis] [cpu]}
+ * (defaults 9 rounds of 200 ms slices). With {@code cpu}, a slice's time is the CPU time of its
+ * measuring threads instead of wall-clock time: on a machine loaded beyond its cores, time spent
+ * preempted then no longer counts, which wall-clock ratios cannot separate from the work itself.
+ * Work a cache hands to other threads (Caffeine drains its read buffer on
+ * {@code ForkJoinPool.commonPool()}) is not counted either way.
  */
 public final class HitPathRatio {
     private static final String[] IMPLS = {"spillway pin+unpin", "caffeine getIfPresent", "ConcurrentHashMap.get"};
@@ -37,6 +43,7 @@ public final class HitPathRatio {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 9;
         long sliceMillis = args.length > 1 ? Long.parseLong(args[1]) : 200;
+        boolean cpu = args.length > 2 && args[2].equals("cpu");
         int pages = HitPathBenchmark.PAGES;
         Path dir = Files.createTempDirectory("spillway-hitratio");
         Path file = dir.resolve("hit.pf");
@@ -62,7 +69,7 @@ public final class HitPathRatio {
                         List<Integer> order = new ArrayList<>(List.of(0, 1, 2));
                         Collections.shuffle(order, shuffle);
                         for (int impl : order) {
-                            double v = measure(impl, threadCounts[t], streams[k], sliceMillis, f, caffeine, map, boxed);
+                            double v = measure(impl, threadCounts[t], streams[k], sliceMillis, cpu, f, caffeine, map, boxed);
                             if (round >= 0) {
                                 ns[t][k][impl][round] = v;
                             }
@@ -70,7 +77,7 @@ public final class HitPathRatio {
                     }
                 }
             }
-            System.out.printf("%-3s %-8s %-22s %10s %21s   %s%n", "thr", "keys", "implementation", "ns/op", "min..max",
+            System.out.printf("%-3s %-8s %-22s %10s %21s   %s%n", "thr", "keys", "implementation", cpu ? "cpu ns/op" : "ns/op", "min..max",
                     "ratio to caffeine (median, min..max)");
             for (int t = 0; t < threadCounts.length; t++) {
                 for (int k = 0; k < kinds.length; k++) {
@@ -94,11 +101,13 @@ public final class HitPathRatio {
         }
     }
 
-    /** ns per operation per thread over one slice. */
-    private static double measure(int impl, int threads, long[] keys, long sliceMillis, PageFile f,
+    /** ns per operation per thread over one slice (wall-clock, or with {@code cpu} the threads' CPU time). */
+    private static double measure(int impl, int threads, long[] keys, long sliceMillis, boolean cpu, PageFile f,
             Cache<Long, Object> caffeine, ConcurrentHashMap<Long, Object> map, Long[] boxed) throws Exception {
         AtomicLong ops = new AtomicLong();
         AtomicLong sink = new AtomicLong();
+        AtomicLong cpuNanos = new AtomicLong();
+        ThreadMXBean bean = ManagementFactory.getThreadMXBean();
         CountDownLatch ready = new CountDownLatch(threads);
         CountDownLatch go = new CountDownLatch(1);
         long[] deadline = new long[1];
@@ -112,6 +121,7 @@ public final class HitPathRatio {
                 } catch (InterruptedException e) {
                     return;
                 }
+                long cpu0 = cpu ? bean.getCurrentThreadCpuTime() : 0;
                 long n = 0;
                 long s = 0;
                 int i = offset;
@@ -138,6 +148,9 @@ public final class HitPathRatio {
                     }
                     n += 1024;
                 }
+                if (cpu) {
+                    cpuNanos.addAndGet(bean.getCurrentThreadCpuTime() - cpu0);
+                }
                 ops.addAndGet(n);
                 sink.addAndGet(s);
             });
@@ -155,6 +168,6 @@ public final class HitPathRatio {
         if (sink.get() < 0) {
             System.out.print("");
         }
-        return (double) elapsed * threads / ops.get();
+        return cpu ? (double) cpuNanos.get() / ops.get() : (double) elapsed * threads / ops.get();
     }
 }

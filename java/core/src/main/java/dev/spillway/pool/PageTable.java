@@ -7,9 +7,10 @@ import java.util.function.Consumer;
 /**
  * Resident pages: key (file id and page number) to frame. Partitioned, each partition an
  * open-addressing table of frames (linear probing on the frame's key, so a lookup boxes nothing
- * and touches the slot array and the frame it needs anyway) behind a {@link StampedLock}: lookups
- * read optimistically and validate, falling back to the read lock only when a writer was active;
- * inserts and removals (the miss path, eviction) take the partition's write lock.
+ * and touches the slot array and the frame it needs anyway) that is itself a {@link StampedLock}:
+ * lookups read optimistically and validate, falling back to the read lock only when a writer was
+ * active; inserts and removals (the miss path, eviction) take the partition's write lock. A lookup
+ * thus reads the partition object (lock state and slot array reference), one slot, and the frame.
  */
 final class PageTable {
     /** 64 partitions keep misses on different pages from queueing on one write lock. */
@@ -18,30 +19,35 @@ final class PageTable {
     /** Initial slots per partition (power of two): an empty partition costs 64 bytes of references. */
     private static final int INITIAL_CAPACITY = 16;
 
-    static final class Partition {
-        final StampedLock lock = new StampedLock();
-        private volatile Slots slots = new Slots(INITIAL_CAPACITY);
-        private int size; // guarded by lock (write)
+    /**
+     * A partition is its own lock: a lookup reads the lock's state and the slot array from one
+     * object, one dependent load fewer than a lock held in a field.
+     */
+    @SuppressWarnings("serial") // never serialized
+    static final class Partition extends StampedLock {
+        /** Open addressing over frames alone: a slot's key is its frame's key, so a probe touches one array. */
+        private volatile Frame[] slots = new Frame[INITIAL_CAPACITY];
+        private int size; // guarded by the write lock
 
         /** Unvalidated lookup; callers outside the write lock use {@link PageTable#get}. */
         Frame probe(long key) {
-            return slots.find(key, slot(key));
+            return find(slots, key, slot(key));
         }
 
         /** Inserts a frame whose key is absent; caller holds the write lock. */
         void put(Frame frame) {
-            Slots s = slots;
-            if ((size + 1) * 2 > s.frames.length) { // keep load at most 1/2: short probes
-                s = s.grow();
+            Frame[] s = slots;
+            if ((size + 1) * 2 > s.length) { // keep load at most 1/2: short probes
+                s = grow(s);
                 slots = s;
             }
-            s.insert(frame);
+            insert(s, frame);
             size++;
         }
 
         /** Removes this frame if the table holds it; caller holds the write lock. */
         boolean remove(Frame frame) {
-            if (slots.remove(frame)) {
+            if (PageTable.remove(slots, frame)) {
                 size--;
                 return true;
             }
@@ -53,7 +59,7 @@ final class PageTable {
         }
 
         void forEachLocked(Consumer<Frame> action) {
-            for (Frame f : slots.frames) {
+            for (Frame f : slots) {
                 if (f != null) {
                     action.accept(f);
                 }
@@ -61,77 +67,67 @@ final class PageTable {
         }
     }
 
-    /** Open addressing over frames alone: a slot's key is its frame's key, so a probe touches one array. */
-    static final class Slots {
-        final Frame[] frames;
-
-        Slots(int capacity) {
-            frames = new Frame[capacity];
-        }
-
-        Frame find(long key, int hash) {
-            Frame[] f = frames;
-            int mask = f.length - 1;
-            int i = hash & mask;
-            for (int n = 0; n <= mask; n++) { // bounded: a racing writer can never make this spin
-                Frame fr = f[i];
-                if (fr == null) {
-                    return null;
-                }
-                if (fr.key == key) {
-                    return fr;
-                }
-                i = (i + 1) & mask;
+    static Frame find(Frame[] f, long key, int hash) {
+        int mask = f.length - 1;
+        int i = hash & mask;
+        for (int n = 0; n <= mask; n++) { // bounded: a racing writer can never make this spin
+            Frame fr = f[i];
+            if (fr == null) {
+                return null;
             }
-            return null;
+            if (fr.key == key) {
+                return fr;
+            }
+            i = (i + 1) & mask;
         }
+        return null;
+    }
 
-        void insert(Frame frame) {
-            int mask = frames.length - 1;
-            int i = slot(frame.key) & mask;
-            while (frames[i] != null) {
-                i = (i + 1) & mask;
-            }
-            frames[i] = frame;
+    private static void insert(Frame[] frames, Frame frame) {
+        int mask = frames.length - 1;
+        int i = slot(frame.key) & mask;
+        while (frames[i] != null) {
+            i = (i + 1) & mask;
         }
+        frames[i] = frame;
+    }
 
-        boolean remove(Frame frame) {
-            int mask = frames.length - 1;
-            int i = slot(frame.key) & mask;
-            while (frames[i] != frame) {
-                if (frames[i] == null) {
-                    return false;
-                }
-                i = (i + 1) & mask;
+    private static boolean remove(Frame[] frames, Frame frame) {
+        int mask = frames.length - 1;
+        int i = slot(frame.key) & mask;
+        while (frames[i] != frame) {
+            if (frames[i] == null) {
+                return false;
             }
-            // backward-shift deletion keeps every probe chain unbroken without tombstones
-            int hole = i;
-            int j = i;
-            for (;;) {
-                j = (j + 1) & mask;
-                Frame fj = frames[j];
-                if (fj == null) {
-                    break;
-                }
-                int home = slot(fj.key) & mask;
-                if (((j - home) & mask) >= ((j - hole) & mask)) {
-                    frames[hole] = fj;
-                    hole = j;
-                }
-            }
-            frames[hole] = null;
-            return true;
+            i = (i + 1) & mask;
         }
+        // backward-shift deletion keeps every probe chain unbroken without tombstones
+        int hole = i;
+        int j = i;
+        for (;;) {
+            j = (j + 1) & mask;
+            Frame fj = frames[j];
+            if (fj == null) {
+                break;
+            }
+            int home = slot(fj.key) & mask;
+            if (((j - home) & mask) >= ((j - hole) & mask)) {
+                frames[hole] = fj;
+                hole = j;
+            }
+        }
+        frames[hole] = null;
+        return true;
+    }
 
-        Slots grow() {
-            Slots n = new Slots(frames.length * 2);
-            for (Frame f : frames) {
-                if (f != null) {
-                    n.insert(f);
-                }
+    private static Frame[] grow(Frame[] frames) {
+        Frame[] n = new Frame[frames.length * 2];
+        for (Frame f : frames) {
+            if (f != null) {
+                insert(n, f);
             }
-            return n;
         }
+        return n;
     }
 
     private final Partition[] partitions = new Partition[PARTITIONS];
@@ -166,27 +162,27 @@ final class PageTable {
     Frame get(long key) {
         long h = mix(key);
         Partition p = partitions[(int) (h >>> (64 - PARTITION_BITS)) & (PARTITIONS - 1)];
-        long stamp = p.lock.tryOptimisticRead();
-        Frame f = p.slots.find(key, (int) h);
-        if (p.lock.validate(stamp)) {
+        long stamp = p.tryOptimisticRead();
+        Frame f = find(p.slots, key, (int) h);
+        if (p.validate(stamp)) {
             return f;
         }
-        stamp = p.lock.readLock();
+        stamp = p.readLock();
         try {
             return p.probe(key);
         } finally {
-            p.lock.unlockRead(stamp);
+            p.unlockRead(stamp);
         }
     }
 
     /** Adds every frame to the list (read-locked per partition). */
     void collect(List<Frame> into) {
         for (Partition p : partitions) {
-            long stamp = p.lock.readLock();
+            long stamp = p.readLock();
             try {
                 p.forEachLocked(into::add);
             } finally {
-                p.lock.unlockRead(stamp);
+                p.unlockRead(stamp);
             }
         }
     }
@@ -194,11 +190,11 @@ final class PageTable {
     int size() {
         int n = 0;
         for (Partition p : partitions) {
-            long stamp = p.lock.readLock();
+            long stamp = p.readLock();
             try {
                 n += p.size();
             } finally {
-                p.lock.unlockRead(stamp);
+                p.unlockRead(stamp);
             }
         }
         return n;

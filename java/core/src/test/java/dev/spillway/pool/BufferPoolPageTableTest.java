@@ -34,7 +34,7 @@ class BufferPoolPageTableTest {
         for (int step = 0; step < 200_000; step++) {
             long key = (1L << 40) | (1 + r.nextInt(5000)); // dense page numbers, as in a real file
             PageTable.Partition p = t.partition(key);
-            long stamp = p.lock.writeLock();
+            long stamp = p.writeLock();
             try {
                 Frame have = p.probe(key);
                 assertSame(ref.get(key), have, "lookup of " + key + " at step " + step);
@@ -49,7 +49,7 @@ class BufferPoolPageTableTest {
                     ref.remove(key);
                 }
             } finally {
-                p.lock.unlockWrite(stamp);
+                p.unlockWrite(stamp);
             }
         }
         for (long k : live) {
