@@ -219,7 +219,7 @@ class MixedStressTest {
 
     private static void check(ByteBuffer b, long v, long id, String what) {
         if (b.getLong(0) != v) {
-            throw new AssertionError(what + ": version " + b.getLong(0) + ", expected " + v + " (a lost update)");
+            throw new AssertionError(what + ": version " + b.getLong(0) + ", expected " + v + " (a lost update, or a page served before it was read in)");
         }
         for (int off = 8; off + 8 <= b.capacity(); off += 8) {
             if (b.getLong(off) != slot(v, id, off)) {
