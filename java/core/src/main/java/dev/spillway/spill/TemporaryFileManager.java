@@ -86,10 +86,18 @@ import java.util.zip.CRC32C;
  *
  * <h2>Directories</h2>
  * A directory is created on first use with mode 0700; on close it is removed if this manager
- * created it, otherwise only this manager's files are (a user's files survive). The directory
- * itself must not be a symbolic link (its parents may be): a link could send spilled data
- * somewhere its owner did not choose, so it is refused. Files are created 0600, exclusively,
- * without following symbolic links.
+ * created it, otherwise only this manager's files are (a user's files survive). The rule for a
+ * directory, checked before anything is written into it:
+ * <ul>
+ * <li>it is not a symbolic link (its parents may be: the user chose them): a link could send
+ *     spilled data somewhere its owner did not choose;
+ * <li>it is owned by the user running Spillway ({@code user.name}) or by root;
+ * <li>if others may write to it, it has the sticky bit (like {@code /tmp}), so they cannot remove,
+ *     rename or replace this manager's files.
+ * </ul>
+ * So another user who creates the default {@code <java.io.tmpdir>/spillway-<user>} first, or
+ * opens it to everyone, gets a refusal, not our data. Files are created 0600, exclusively, without
+ * following symbolic links; the owner record likewise.
  *
  * <h2>Concurrency</h2>
  * Only slot bookkeeping (and the file create/truncate/punch/delete it implies) runs under a lock,
@@ -878,6 +886,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                     }
                 }
             }
+            checkTrusted(p);
             Path owner = p.resolve("spillway-" + ownerId + ".owner");
             FileChannel ch = FileChannel.open(owner, Set.<OpenOption>of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
@@ -901,6 +910,29 @@ public final class TemporaryFileManager implements AutoCloseable {
             throw new SpillwayException("preparing temporary directory " + p + " failed: " + e, e);
         }
         d.ready = true;
+    }
+
+    /** The directory rule of the class comment: owned by us or root; writable by others only if sticky. */
+    private static void checkTrusted(Path p) throws IOException {
+        int mode;
+        String owner;
+        try {
+            mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            owner = Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName();
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return; // no unix attributes here: the link rule and O_EXCL | O_NOFOLLOW still hold
+        }
+        String me = System.getProperty("user.name");
+        if (!owner.equals(me) && !owner.equals("root")) {
+            throw new SpillwayException("temporary directory " + p + " is owned by " + owner + ", not by " + me
+                    + " (the user running Spillway) or root; Spillway refuses to spill into another user's directory: "
+                    + "remove it or give another temporary directory");
+        }
+        if ((mode & 0022) != 0 && (mode & 01000) == 0) {
+            throw new SpillwayException(String.format("temporary directory %s is writable by other users (mode %04o) "
+                    + "without the sticky bit, so they could remove or replace spilled files; Spillway refuses it: "
+                    + "chmod go-w (or +t) it, or give another temporary directory", p, mode & 07777));
+        }
     }
 
     /** Removes the files of owners that are no longer alive, and temp files whose owner record is gone. */
