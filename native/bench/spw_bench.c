@@ -13,8 +13,9 @@
  *   spill_write_256k_<data>       spw_spill_write: zstd compress + one pwrite, fused
  *   spill_read_256k_<data>        spw_spill_read: one pread + crc32c check + zstd decompress, fused
  *   spill_roundtrip_256k_<data>   write then read back the same slot (what the JMH benchmark does)
- * For each: ns per operation (median, min, max, spread = (max - min) / median), and the matching
- * throughput (MB/s, or IOPS for the 4 KiB reads) at the median.
+ * For each: wall-clock ns per operation (median, min, max, spread = (max - min) / median), CPU ns per
+ * operation (process CPU time, median/min/max), and the matching throughput (MB/s, or IOPS for the
+ * 4 KiB reads) at the wall-clock median.
  *
  * The data file is created (random bytes) if missing or too small and kept for the next run, so the
  * JVM benchmarks and this harness can read the very same file; the spill file PATH.spill is
@@ -90,6 +91,14 @@ static long parse_long(const char *flag, const char *v, long lo, long hi) {
     return x;
 }
 
+/* CPU time of the whole process: a preempted round costs wall time but not CPU time, so on a
+ * shared machine this is the steadier measure of what a call itself costs. */
+static double cpu_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
 static double now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -145,7 +154,8 @@ static void *page_alloc(int64_t n) {
 
 struct result {
     char name[64];
-    double ns[MAX_ROUNDS];     /* ns per operation, one per round */
+    double ns[MAX_ROUNDS];     /* wall-clock ns per operation, one per round */
+    double cpu[MAX_ROUNDS];    /* CPU ns (user + system, all threads) per operation, one per round */
     int n;
     double bytes_per_op;       /* for MB/s; 0 = report IOPS instead */
     long ops_per_round;
@@ -158,6 +168,16 @@ static int nresults;
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+static void record(struct result *r, double ns, double cpu) {
+    r->ns[r->n] = ns;
+    r->cpu[r->n] = cpu;
+    r->n++;
+}
+
+static double median_of(const double *sorted, int n) {
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
 static struct result *new_result(const char *name, long ops, double bytes_per_op) {
@@ -195,10 +215,15 @@ static void print_json(int direct) {
         double s[MAX_ROUNDS];
         memcpy(s, r->ns, sizeof(double) * (size_t)r->n);
         qsort(s, (size_t)r->n, sizeof(double), cmp_double);
-        double med = r->n % 2 ? s[r->n / 2] : (s[r->n / 2 - 1] + s[r->n / 2]) / 2;
+        double med = median_of(s, r->n);
+        double c[MAX_ROUNDS];
+        memcpy(c, r->cpu, sizeof(double) * (size_t)r->n);
+        qsort(c, (size_t)r->n, sizeof(double), cmp_double);
         printf("    {\"name\": \"%s\", \"unit\": \"ns/op\", \"median\": %.2f, \"min\": %.2f, \"max\": %.2f, "
-               "\"spread_pct\": %.1f, \"ops_per_round\": %ld",
-               r->name, med, s[0], s[r->n - 1], med > 0 ? 100.0 * (s[r->n - 1] - s[0]) / med : 0.0, r->ops_per_round);
+               "\"spread_pct\": %.1f, \"cpu_median\": %.2f, \"cpu_min\": %.2f, \"cpu_max\": %.2f, "
+               "\"ops_per_round\": %ld",
+               r->name, med, s[0], s[r->n - 1], med > 0 ? 100.0 * (s[r->n - 1] - s[0]) / med : 0.0, median_of(c, r->n),
+               c[0], c[r->n - 1], r->ops_per_round);
         if (r->bytes_per_op > 0) {
             printf(", \"mb_per_s\": %.1f", r->bytes_per_op / med * 1e3);
         } else if (strncmp(r->name, "pread_4k", 8) == 0) {
@@ -218,11 +243,11 @@ static void bench_noop(void) {
     struct result *r = new_result("noop", NOOP_CALLS, 0);
     for (int round = -1; round < opt.rounds; round++) {
         unsigned acc = 0; /* consumes every result, so no call can be dropped; unsigned wraps freely */
-        double t0 = now_ns();
+        double t0 = now_ns(), c0 = cpu_ns();
         for (long i = 0; i < NOOP_CALLS; i++) acc += (unsigned)spw_noop((int)(i & 0xFFFF));
-        double t = now_ns() - t0;
+        double t = now_ns() - t0, cpu = cpu_ns() - c0;
         sink = acc;
-        if (round >= 0) r->ns[r->n++] = t / NOOP_CALLS;
+        if (round >= 0) record(r, t / NOOP_CALLS, cpu / NOOP_CALLS);
     }
 }
 
@@ -238,14 +263,14 @@ static void bench_pread_cached(const char *path) {
     struct result *r = new_result("pread_4k_cached", CACHED_READS, 0);
     uint64_t seed = 42;
     for (int round = -1; round < opt.rounds; round++) {
-        double t0 = now_ns();
+        double t0 = now_ns(), c0 = cpu_ns();
         for (long i = 0; i < CACHED_READS; i++) {
             int64_t off = (int64_t)(next_rand(&seed) % (CACHED_REGION / PAGE)) * PAGE;
             int64_t n = spw_pread(fd, buf, PAGE, off);
             if (n != PAGE) die("pread (cached)", n < 0 ? n : SPW_E_SHORT);
         }
-        double t = now_ns() - t0;
-        if (round >= 0) r->ns[r->n++] = t / CACHED_READS;
+        double t = now_ns() - t0, cpu = cpu_ns() - c0;
+        if (round >= 0) record(r, t / CACHED_READS, cpu / CACHED_READS);
     }
     spw_aligned_free(buf);
     spw_close(fd);
@@ -286,30 +311,31 @@ static void bench_pread_direct(int fd, int threads) {
     for (int round = -1; round < opt.rounds; round++) {
         pthread_t tid[2];
         struct reader rd[2];
-        double t0 = now_ns();
+        double t0 = now_ns(), c0 = cpu_ns();
         for (int t = 0; t < threads; t++) {
             rd[t] = (struct reader){fd, opt.direct_ops, 1000u * (uint64_t)(round + 2) + (uint64_t)t, 0};
             if (pthread_create(&tid[t], NULL, direct_reader, &rd[t]) != 0) die("pthread_create", -EAGAIN);
         }
         for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
-        double t = now_ns() - t0;
+        double t = now_ns() - t0, cpu = cpu_ns() - c0;
         for (int k = 0; k < threads; k++) {
             if (rd[k].err < 0) die("pread (O_DIRECT)", rd[k].err);
         }
-        if (round >= 0) r->ns[r->n++] = t / (double)(opt.direct_ops * threads);
+        double ops = (double)(opt.direct_ops * threads);
+        if (round >= 0) record(r, t / ops, cpu / ops);
     }
 }
 
 static void bench_write_raw(int sfd, const unsigned char *src) {
     struct result *r = new_result("write_256k_raw", SPILL_SLOTS, BLOCK);
     for (int round = -1; round < opt.rounds; round++) {
-        double t0 = now_ns();
+        double t0 = now_ns(), c0 = cpu_ns();
         for (int i = 0; i < SPILL_SLOTS; i++) {
             int64_t w = spw_pwrite(sfd, src, BLOCK, (int64_t)i * (BLOCK + PAGE));
             if (w < 0) die("pwrite (raw)", w);
         }
-        double t = now_ns() - t0;
-        if (round >= 0) r->ns[r->n++] = t / SPILL_SLOTS;
+        double t = now_ns() - t0, cpu = cpu_ns() - c0;
+        if (round >= 0) record(r, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
     }
 }
 
@@ -330,7 +356,7 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
     struct result *w = do_write ? new_result(name, SPILL_SLOTS, BLOCK) : NULL;
     double stored_total = 0;
     for (int round = -1; round < opt.rounds; round++) { /* always run: the reads need the blocks */
-        double t0 = now_ns();
+        double t0 = now_ns(), c0 = cpu_ns();
         for (int i = 0; i < SPILL_SLOTS; i++) {
             int codec;
             int64_t payload;
@@ -339,8 +365,8 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
             if (stored[i] < 0) die("spw_spill_write", stored[i]);
             stored_total += (double)stored[i];
         }
-        double t = now_ns() - t0;
-        if (w && round >= 0) w->ns[w->n++] = t / SPILL_SLOTS;
+        double t = now_ns() - t0, cpu = cpu_ns() - c0;
+        if (w && round >= 0) record(w, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
     }
     if (w) w->ratio = (double)BLOCK * SPILL_SLOTS * (opt.rounds + 1) / stored_total;
 
@@ -349,13 +375,13 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
     if (do_read) {
         struct result *rr = new_result(name, SPILL_SLOTS, BLOCK);
         for (int round = -1; round < opt.rounds; round++) {
-            double t0 = now_ns();
+            double t0 = now_ns(), c0 = cpu_ns();
             for (int i = 0; i < SPILL_SLOTS; i++) {
                 int64_t n = spw_spill_read(c, sfd, i * slot, stored[i], dst, BLOCK, scratch, scratch_cap);
                 if (n != BLOCK) die("spw_spill_read", n < 0 ? n : SPW_E_SHORT);
             }
-            double t = now_ns() - t0;
-            if (round >= 0) rr->ns[rr->n++] = t / SPILL_SLOTS;
+            double t = now_ns() - t0, cpu = cpu_ns() - c0;
+            if (round >= 0) record(rr, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
         }
         if (memcmp(dst, src, BLOCK) != 0) die("spill read-back compare", SPW_E_FORMAT);
     }
@@ -365,7 +391,7 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
     if (do_round) {
         struct result *rt = new_result(name, SPILL_SLOTS, BLOCK);
         for (int round = -1; round < opt.rounds; round++) {
-            double t0 = now_ns();
+            double t0 = now_ns(), c0 = cpu_ns();
             for (int i = 0; i < SPILL_SLOTS; i++) {
                 int codec;
                 int64_t payload;
@@ -375,8 +401,8 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
                 int64_t n = spw_spill_read(c, sfd, 0, s, dst, BLOCK, scratch, scratch_cap);
                 if (n != BLOCK) die("spw_spill_read", n < 0 ? n : SPW_E_SHORT);
             }
-            double t = now_ns() - t0;
-            if (round >= 0) rt->ns[rt->n++] = t / SPILL_SLOTS;
+            double t = now_ns() - t0, cpu = cpu_ns() - c0;
+            if (round >= 0) record(rt, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
         }
     }
     spw_aligned_free(dst);

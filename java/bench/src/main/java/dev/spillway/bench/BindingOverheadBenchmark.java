@@ -36,14 +36,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * same operations on the same file with no JVM; {@link BindingOverheadReport} runs both in one
  * invocation and prints each backend as a ratio against it (goal: jni and ffm within 5% on 4 KiB I/O).
  *
- * <p>Run the whole comparison (from the repository root, after {@code ./build.sh} or the two commands
- * below):
+ * <p>Run the whole comparison from the repository root (the Maven build configures build/native and
+ * builds libspillway there; the harness is one more target of it):
  * <pre>
  * export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
- * cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release &amp;&amp; cmake --build build/native --target spw_bench
  * mvn -o -q -pl java/core,java/bench -am package -DskipTests
+ * cmake --build build/native --target spw_bench
  * $JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp java/bench/target/benchmarks.jar \
- *     dev.spillway.bench.BindingOverheadReport
+ *     dev.spillway.bench.BindingOverheadReport --iterations 5 --warmups 2
  * </pre>
  * or JMH alone: {@code $JAVA_HOME/bin/java -jar java/bench/target/benchmarks.jar BindingOverhead -f 1 -wi 2 -w 1s -i 3 -r 1s}.
  * The data file is {@code -Dspillway.bench.file} (default {@code /tmp/spw_bench.dat}, the harness's default),

@@ -16,6 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
@@ -30,8 +31,11 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * <pre>
  * $JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp java/bench/target/benchmarks.jar \
  *     dev.spillway.bench.BindingOverheadReport [--native build/native/spw_bench] [--rounds 5] \
- *     [--iterations 3] [--seconds 1] [--warmups 2]
+ *     [--iterations 3] [--seconds 1] [--warmups 2] [--jmh false]
  * </pre>
+ * Two tables: wall-clock time from JMH, and CPU time from {@link CpuTimeProbe} (one JVM per backend)
+ * against the harness's own CPU time. On a loaded machine the CPU table is the one to read: a
+ * preempted round costs wall time but no CPU time. {@code --jmh false} prints only the CPU table.
  */
 public final class BindingOverheadReport {
     /** Benchmark method → the harness result doing the same operation in C. */
@@ -68,43 +72,102 @@ public final class BindingOverheadReport {
         Map<String, double[]> before = new LinkedHashMap<>();
         Map<String, double[]> after = new LinkedHashMap<>();
         Map<String, Map<String, double[]>> jvm = new LinkedHashMap<>(); // method -> backend -> {median, min, max}
+        boolean runJmh = Boolean.parseBoolean(opt.getOrDefault("jmh", "true"));
         for (Map.Entry<String, String> op : NATIVE_NAME.entrySet()) {
             before.putAll(runHarness(harness, file, rounds, op.getValue()));
-            Options jmh = new OptionsBuilder()
-                    .include(Pattern.quote(BindingOverheadBenchmark.class.getName() + "." + op.getKey()) + "$")
-                    .forks(1)
-                    .warmupIterations(Integer.parseInt(opt.getOrDefault("warmups", "2")))
-                    .warmupTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
-                    .measurementIterations(Integer.parseInt(opt.getOrDefault("iterations", "3")))
-                    .measurementTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
-                    .timeUnit(TimeUnit.NANOSECONDS)
-                    .jvmArgsAppend("--enable-native-access=ALL-UNNAMED", "-Dspillway.bench.file=" + file)
-                    .build();
-            Collection<RunResult> results = new Runner(jmh).run();
+            if (runJmh) {
+                jvm.putAll(runJmh(op.getKey(), opt, file));
+            }
             after.putAll(runHarness(harness, file, rounds, op.getValue()));
-            for (RunResult r : results) {
-                String backend = r.getParams().getParam("binding") != null ? r.getParams().getParam("binding")
-                        : r.getParams().getParam("backend");
-                // median of the measurement iterations, as the harness reports the median of its rounds:
-                // on a shared 2-core machine one preempted iteration must not move the figure
-                double[] it = r.getBenchmarkResults().stream()
-                        .flatMap(br -> br.getIterationResults().stream())
-                        .mapToDouble(ir -> ir.getPrimaryResult().getScore()).sorted().toArray();
-                jvm.computeIfAbsent(op.getKey(), k -> new TreeMap<>()).put(backend,
-                        new double[] {median(it), it[0], it[it.length - 1]});
+        }
+        // CPU time: each backend in a JVM of its own (CpuTimeProbe), against the harness's CPU figures
+        Map<String, Map<String, double[]>> cpu = new LinkedHashMap<>();
+        for (String op : NATIVE_NAME.keySet()) {
+            for (String backend : BACKENDS) {
+                if (!(op.equals("noop") && backend.equals("nio"))) {
+                    cpu.computeIfAbsent(op, k -> new TreeMap<>()).put(backend, cpuProbe(backend, op, rounds, file));
+                }
             }
         }
         System.out.println();
-        System.out.println(table(jvm, before, after, file));
+        if (runJmh) {
+            System.out.println(table("Binding overhead, wall-clock ns per operation", jvm, before, after, 0, file,
+                    "JVM: median of the JMH iterations [min-max]"));
+        }
+        System.out.println(table("Binding overhead, CPU ns per operation", cpu, before, after, 3, file,
+                "JVM: median of CpuTimeProbe rounds (thread CPU time, one JVM per backend) [min-max]"));
     }
 
-    static String table(Map<String, Map<String, double[]>> jvm, Map<String, double[]> before,
-            Map<String, double[]> after, Path file) {
+    private static Map<String, Map<String, double[]>> runJmh(String method, Map<String, String> opt, Path file)
+            throws Exception {
+        Options jmh = new OptionsBuilder()
+                .include(Pattern.quote(BindingOverheadBenchmark.class.getName() + "." + method) + "$")
+                .forks(1)
+                .warmupIterations(Integer.parseInt(opt.getOrDefault("warmups", "2")))
+                .warmupTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
+                .measurementIterations(Integer.parseInt(opt.getOrDefault("iterations", "3")))
+                .measurementTime(TimeValue.seconds(Long.parseLong(opt.getOrDefault("seconds", "1"))))
+                .timeUnit(TimeUnit.NANOSECONDS)
+                .jvmArgsAppend("--enable-native-access=ALL-UNNAMED", "-Dspillway.bench.file=" + file)
+                .build();
+        Map<String, Map<String, double[]>> out = new LinkedHashMap<>();
+        for (RunResult r : runWhenLockFree(jmh)) {
+            String backend = r.getParams().getParam("binding") != null ? r.getParams().getParam("binding")
+                    : r.getParams().getParam("backend");
+            // median of the measurement iterations, as the harness reports the median of its rounds:
+            // on a shared 2-core machine one preempted iteration must not move the figure
+            double[] it = r.getBenchmarkResults().stream()
+                    .flatMap(br -> br.getIterationResults().stream())
+                    .mapToDouble(ir -> ir.getPrimaryResult().getScore()).sorted().toArray();
+            out.computeIfAbsent(method, k -> new TreeMap<>()).put(backend,
+                    new double[] {median(it), it[0], it[it.length - 1]});
+        }
+        return out;
+    }
+
+    /**
+     * JMH allows one run per machine (/tmp/jmh.lock). Others share this machine and run JMH too; wait
+     * for the lock (up to ten minutes) instead of giving up or overriding it and disturbing both runs.
+     */
+    private static Collection<RunResult> runWhenLockFree(Options jmh) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return new Runner(jmh).run();
+            } catch (RunnerException e) {
+                if (attempt >= 60 || e.getMessage() == null || !e.getMessage().contains("JMH lock")) {
+                    throw e;
+                }
+                System.out.println("another JMH run holds /tmp/jmh.lock; waiting 10 s");
+                Thread.sleep(10_000);
+            }
+        }
+    }
+
+    private static final Pattern CPU = Pattern.compile("cpu_median=([0-9.]+) cpu_min=([0-9.]+) cpu_max=([0-9.]+)");
+
+    private static double[] cpuProbe(String backend, String op, int rounds, Path file) throws Exception {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Dspillway.bench.file=" + file, "-cp",
+                System.getProperty("java.class.path"), CpuTimeProbe.class.getName(), backend, op,
+                Integer.toString(rounds));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Matcher m = CPU.matcher(out);
+        if (p.waitFor() != 0 || !m.find()) {
+            throw new IllegalStateException("CpuTimeProbe " + backend + " " + op + " failed:\n" + out);
+        }
+        System.out.printf(Locale.ROOT, "cpu probe %s %s: %s%n", op, backend, m.group());
+        return new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)),
+            Double.parseDouble(m.group(3))};
+    }
+
+    /** One Markdown table; {@code at} picks the harness's wall (0) or CPU (3) figures. */
+    static String table(String title, Map<String, Map<String, double[]>> jvm, Map<String, double[]> before,
+            Map<String, double[]> after, int at, Path file, String jvmNote) {
         StringBuilder sb = new StringBuilder();
-        sb.append("Binding overhead, ns per operation (ratio to the native harness, lower is better); file ")
-                .append(file).append('\n');
-        sb.append("native: mean of the harness medians before/after the JMH run [min-max over all rounds]; ")
-                .append("JVM: median of the JMH iterations [min-max] (ratio of the medians)\n\n");
+        sb.append(title).append(" (ratio to the native harness; lower is better); file ").append(file).append('\n');
+        sb.append("native: mean of the harness medians just before and after [min-max over all rounds]; ")
+                .append(jvmNote).append("; ratio of the medians\n\n");
         sb.append("| operation | native (C) |");
         BACKENDS.forEach(b -> sb.append(' ').append(b).append(" |"));
         sb.append("\n|---|---|");
@@ -116,11 +179,9 @@ public final class BindingOverheadReport {
             if (b == null || a == null) {
                 continue;
             }
-            double ref = (b[0] + a[0]) / 2;
-            sb.append("| ").append(e.getKey()).append(" | ")
-                    .append(String.format(Locale.ROOT, "%s [%s-%s]", fmt(ref), fmt(Math.min(b[1], a[1])),
-                            fmt(Math.max(b[2], a[2]))))
-                    .append(" |");
+            double ref = (b[at] + a[at]) / 2;
+            sb.append("| ").append(e.getKey()).append(" | ").append(String.format(Locale.ROOT, "%s [%s-%s]", fmt(ref),
+                    fmt(Math.min(b[at + 1], a[at + 1])), fmt(Math.max(b[at + 2], a[at + 2])))).append(" |");
             Map<String, double[]> row = jvm.getOrDefault(e.getKey(), Map.of());
             for (String backend : BACKENDS) {
                 double[] s = row.get(backend);
@@ -141,7 +202,7 @@ public final class BindingOverheadReport {
         return ns >= 100 ? String.format(Locale.ROOT, "%.0f", ns) : String.format(Locale.ROOT, "%.2f", ns);
     }
 
-    /** name -> {median, min, max} from the harness's JSON. */
+    /** name -> {wall median, min, max, CPU median, min, max} from the harness's JSON. */
     static Map<String, double[]> runHarness(Path harness, Path file, int rounds, String only)
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(harness.toString(), "--file", file.toString(), "--rounds",
@@ -156,14 +217,18 @@ public final class BindingOverheadReport {
     }
 
     private static final Pattern ROW = Pattern.compile(
-            "\\{\"name\": \"([a-z0-9_]+)\"[^}]*?\"median\": ([0-9.]+), \"min\": ([0-9.]+), \"max\": ([0-9.]+)");
+            "\\{\"name\": \"([a-z0-9_]+)\"[^}]*?\"median\": ([0-9.]+), \"min\": ([0-9.]+), \"max\": ([0-9.]+)"
+                    + "[^}]*?\"cpu_median\": ([0-9.]+), \"cpu_min\": ([0-9.]+), \"cpu_max\": ([0-9.]+)");
 
     static Map<String, double[]> parse(String json) {
         Map<String, double[]> out = new LinkedHashMap<>();
         Matcher m = ROW.matcher(json);
         while (m.find()) {
-            out.put(m.group(1), new double[] {Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)),
-                    Double.parseDouble(m.group(4))});
+            double[] v = new double[6];
+            for (int g = 0; g < 6; g++) {
+                v[g] = Double.parseDouble(m.group(g + 2));
+            }
+            out.put(m.group(1), v); // wall median, min, max; CPU median, min, max
         }
         if (out.isEmpty()) {
             throw new IllegalStateException("no results in the harness output:\n" + json);

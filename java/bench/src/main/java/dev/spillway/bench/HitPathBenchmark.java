@@ -34,7 +34,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code ConcurrentHashMap.get} on the same key stream (zipf or uniform over the same keys), one
  * and two threads, in the same run. Every page is resident (the memory limit holds them all), so
  * each pin is a hit; Caffeine and the map hold the same keys, with keys boxed ahead of time so
- * neither side pays for boxing.
+ * neither side pays for boxing. The pool runs its default eviction policy; a hit's key is fed to
+ * it in batches on the pinning thread, so the policy's cost is inside pin+unpin, whereas Caffeine
+ * (default settings) drains its read buffer on {@code ForkJoinPool.commonPool()}.
  *
  * <p>Run (after {@code mvn -o -pl java/bench -am package -DskipTests}):
  * <pre>

@@ -47,8 +47,8 @@ import java.util.stream.Stream;
  * </pre>
  *
  * {@code --json} writes the medians (MB/s by case) for scripts; {@code --native FILE} reads the
- * native harness's JSON (an object of "case": MB/s, e.g. {"csv fused L1 write+read": 812.5})
- * and prints each Java figure's ratio to the native case of the same name.
+ * JSON of the native harness ({@code build/native/spw_bench --only spill --level 1 > native.json},
+ * run just before on the same disk) and prints the Java figures' ratios to its fused L1 spill.
  */
 public final class SpillThroughput {
     static final int BLOCK = TemporaryFileManager.BLOCK_SIZE;
@@ -331,11 +331,16 @@ public final class SpillThroughput {
         }
         if (!nativeFigures.isEmpty()) {
             System.out.println();
-            for (Case c : cases.values()) {
-                Double n = nativeFigures.get(c.name + " write+read");
-                if (n != null) {
-                    System.out.printf(Locale.ROOT, "%-22s Java %.0f MB/s / native %.0f MB/s = %.2f%n", c.name,
-                            c.median("both"), n, c.median("both") / n);
+            System.out.println("against the native harness (spw_bench, same fused calls, no JVM), write+read MB/s:");
+            for (String data : kinds) {
+                Double n = nativeFigures.get(data + " fused L1 write+read");
+                if (n == null) {
+                    continue;
+                }
+                for (String c : List.of(" fused L1", " pool L1", " pool adaptive")) {
+                    Case k = cases.get(data + c);
+                    System.out.printf(Locale.ROOT, "%-22s Java %.0f MB/s / native L1 %.0f MB/s = %.2f%n", k.name,
+                            k.median("both"), n, k.median("both") / n);
                 }
             }
         }
@@ -354,13 +359,27 @@ public final class SpillThroughput {
         Files.writeString(out, sb.append("\n}\n").toString());
     }
 
-    /** Reads a flat JSON object of "name": number (the native harness's output). */
+    /**
+     * Reads the native harness's JSON ({@code spw_bench}: a "results" array of objects with "name"
+     * and "mb_per_s") into "csv fused L1 write" / "... read" / "... write+read" (MB/s), the names of
+     * this program's cases; the harness writes at {@code --level} (default 1).
+     */
     static Map<String, Double> readJson(Path in) throws IOException {
         Map<String, Double> m = new LinkedHashMap<>();
-        java.util.regex.Matcher mt = java.util.regex.Pattern.compile("\"([^\"]+)\"\\s*:\\s*(-?[0-9.eE+-]+)")
-                .matcher(Files.readString(in));
+        String text = Files.readString(in);
+        java.util.regex.Matcher level = java.util.regex.Pattern.compile("\"level\":\\s*(-?\\d+)").matcher(text);
+        String lv = level.find() ? level.group(1) : "1";
+        java.util.regex.Matcher mt = java.util.regex.Pattern.compile(
+                "\"name\":\\s*\"spill_(write|read)_256k_(csv|random)\"[^}]*\"mb_per_s\":\\s*([0-9.]+)").matcher(text);
         while (mt.find()) {
-            m.put(mt.group(1), Double.parseDouble(mt.group(2)));
+            m.put(mt.group(2) + " fused L" + lv + " " + mt.group(1), Double.parseDouble(mt.group(3)));
+        }
+        for (String data : List.of("csv", "random")) {
+            Double w = m.get(data + " fused L" + lv + " write");
+            Double r = m.get(data + " fused L" + lv + " read");
+            if (w != null && r != null) {
+                m.put(data + " fused L" + lv + " write+read", 1 / (1 / w + 1 / r));
+            }
         }
         return m;
     }

@@ -21,7 +21,8 @@ import java.util.function.LongPredicate;
  * <p><b>Pinned keys.</b> REPLACE takes the oldest evictable key of its chosen list, skipping
  * refused ones in place, then tries the other list; {@link #NO_VICTIM} if both are refused.
  *
- * <p><b>Capacity.</b> {@code c} is the hint, or the resident count at eviction if that is larger.
+ * <p><b>Capacity.</b> {@code c} is the resident count when evicting (the pool evicts only when
+ * full, so that is the real capacity); the hint only presizes the tables.
  */
 public final class ArcPolicy implements EvictionPolicy, Validated {
     private static final int T1 = 0;
@@ -36,7 +37,7 @@ public final class ArcPolicy implements EvictionPolicy, Validated {
     public ArcPolicy(int capacityHint) {
         int hint = Policies.checkHint(capacityHint);
         nodes = new NodeLists(4, hint);
-        capacity = Math.max(1, hint);
+        capacity = Policies.UNKNOWN_CAPACITY; // until the first eviction: nothing to bound yet
     }
 
     @Override
@@ -100,8 +101,13 @@ public final class ArcPolicy implements EvictionPolicy, Validated {
 
     @Override
     public long evict(LongPredicate evictable) {
-        if (size() > capacity) {
-            capacity = size();
+        int resident = size();
+        if (resident == 0) {
+            return NO_VICTIM;
+        }
+        if (resident != capacity) {
+            capacity = resident;
+            p = Math.min(p, capacity);
         }
         int t1 = nodes.size(T1);
         boolean fromT1 = t1 > 0 && (t1 > p || nodes.size(T2) == 0);

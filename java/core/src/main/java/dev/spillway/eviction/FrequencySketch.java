@@ -33,19 +33,42 @@ final class FrequencySketch {
         resize(capacity);
     }
 
+    /**
+     * Sizes the sketch for {@code capacity} entries: the aging period follows exactly; the table
+     * is reallocated (forgetting all counts) only if it is too small. A larger table only has
+     * fewer collisions, so it is kept with its counts.
+     */
+    void setCapacity(int capacity) {
+        if (tableLength(capacity) > table.length) {
+            resize(capacity);
+        } else {
+            sampleSize = sampleSizeFor(capacity);
+            additions = Math.min(additions, sampleSize - 1);
+        }
+    }
+
     /** Sizes the sketch for {@code capacity} entries if it is smaller; forgets all counts when it grows. */
     void ensureCapacity(int capacity) {
-        if (capacity > table.length) {
+        if (tableLength(capacity) > table.length) {
             resize(capacity);
         }
     }
 
     private void resize(int capacity) {
-        int length = Math.max(8, Integer.highestOneBit(Math.max(1, Math.min(capacity, 1 << 29)) - 1) << 1);
+        int length = tableLength(capacity);
         table = new long[length];
         blockMask = (length >>> 3) - 1;
-        sampleSize = (int) Math.min(Integer.MAX_VALUE, (long) SAMPLES_PER_ENTRY * Math.max(capacity, 1));
+        sampleSize = sampleSizeFor(capacity);
         additions = 0;
+    }
+
+    /** One long (16 counters) per entry, a power of two, at least one 8-long block. */
+    private static int tableLength(int capacity) {
+        return Math.max(8, Integer.highestOneBit(Math.max(1, Math.min(capacity, 1 << 29)) - 1) << 1);
+    }
+
+    private static int sampleSizeFor(int capacity) {
+        return (int) Math.min(Integer.MAX_VALUE, (long) SAMPLES_PER_ENTRY * Math.max(capacity, 1));
     }
 
     /** The estimated recent count of {@code key}, 0 to 15. */

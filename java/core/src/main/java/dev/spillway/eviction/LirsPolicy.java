@@ -42,8 +42,9 @@ import java.util.function.LongPredicate;
  * ones in place. If every queued key is refused it evicts the oldest evictable LIR key (walking S
  * from its old end); if none, {@link #NO_VICTIM}. Each walk is bounded by its list's size.
  *
- * <p><b>Capacity.</b> The hint, or the resident count at eviction if that is larger; it bounds the
- * HIR target and the history.
+ * <p><b>Capacity.</b> The resident count when evicting: the pool evicts only when full, so that
+ * count is the real capacity whatever share of memory pages have at the moment. The hint only
+ * presizes the tables. The capacity bounds the HIR target and the history.
  */
 public final class LirsPolicy implements EvictionPolicy, Validated {
     // first plane
@@ -82,7 +83,9 @@ public final class LirsPolicy implements EvictionPolicy, Validated {
         this.adaptive = adaptive;
         nodes = new NodeLists(1, 2, hint);
         hirTarget = 1;
-        setMaximum(Math.max(1, hint));
+        // Until the first eviction the cache fills as the paper's cold start does (every key LIR),
+        // whatever the hint says: a hint that is too small would otherwise leave most keys HIR.
+        setMaximum(Policies.UNKNOWN_CAPACITY);
     }
 
     private void setMaximum(int max) {
@@ -218,11 +221,15 @@ public final class LirsPolicy implements EvictionPolicy, Validated {
 
     @Override
     public long evict(LongPredicate evictable) {
-        if (size() > maximum) {
-            setMaximum(size());
+        int resident = size();
+        if (resident == 0) {
+            return NO_VICTIM;
+        }
+        if (resident != maximum) {
+            setMaximum(resident);
         }
         if (lirCount > lirTarget) {
-            demoteOldestLir(); // the HIR target grew: converge by one LIR key per eviction
+            demoteOldestLir(); // the HIR target grew or the capacity shrank: converge by one per eviction
         }
         for (int n = nodes.first2(QUEUE); n != NodeLists.NIL; n = nodes.after2(n)) {
             long k = nodes.key[n];

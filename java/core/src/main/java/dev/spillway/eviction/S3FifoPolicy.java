@@ -24,7 +24,9 @@ import java.util.function.LongPredicate;
  * afterwards. Every step evicts, moves a key from small to main, lowers a frequency, or sets a key
  * aside, each of which can happen only finitely often in one call, so the call ends.
  *
- * <p><b>Capacity.</b> The hint, or the resident count at eviction if that is larger.
+ * <p><b>Capacity.</b> The resident count when evicting (the pool evicts only when full, so that is
+ * the real capacity); the hint only presizes the tables. The ghost is bounded by the largest
+ * capacity seen.
  */
 public final class S3FifoPolicy implements EvictionPolicy, Validated {
     private static final int SMALL = 0;
@@ -43,14 +45,15 @@ public final class S3FifoPolicy implements EvictionPolicy, Validated {
     public S3FifoPolicy(int capacityHint) {
         int hint = Policies.checkHint(capacityHint);
         nodes = new NodeLists(LISTS, hint);
-        ghost = new GhostQueue(Math.max(1, hint));
-        setMaximum(Math.max(1, hint));
+        // Sized at the first eviction, from the real capacity: a hint that is too large must not
+        // lengthen the history.
+        ghost = new GhostQueue(1);
+        setMaximum(Policies.UNKNOWN_CAPACITY); // until the first eviction: every key enters small
     }
 
     private void setMaximum(int max) {
         maximum = max;
         smallTarget = Math.max(1, (int) Math.round(SMALL_RATIO * max));
-        ghost.ensureCapacity(max);
     }
 
     @Override
@@ -94,9 +97,14 @@ public final class S3FifoPolicy implements EvictionPolicy, Validated {
 
     @Override
     public long evict(LongPredicate evictable) {
-        if (size() > maximum) {
-            setMaximum(size());
+        int resident = size();
+        if (resident == 0) {
+            return NO_VICTIM; // and the capacity is still unknown: nothing may be sized from it
         }
+        if (resident != maximum) {
+            setMaximum(resident);
+        }
+        ghost.ensureCapacity(maximum);
         long victim = NO_VICTIM;
         while (true) {
             int n;

@@ -32,9 +32,10 @@ import java.util.function.LongPredicate;
  * made again among the rest; held keys go back to the old end of their queue afterwards, keeping
  * their standing. Every round removes one key from consideration, so the call ends.
  *
- * <p><b>Capacity.</b> The targets are fractions of the capacity: the hint, or the number of
- * resident keys when evicting if that is larger (the pool evicts only when full, so the resident
- * count at that moment is the real capacity).
+ * <p><b>Capacity.</b> The targets are fractions of the capacity, which is the resident count when
+ * evicting (the pool evicts only when full, so that count is the real capacity); the hint sizes
+ * the tables and serves until the first eviction. When the capacity changes, the window and
+ * protected targets keep their climbed fractions.
  */
 public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
     private static final int WINDOW = 0;
@@ -57,6 +58,7 @@ public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
     private final FrequencySketch sketch;
 
     private int maximum;
+    private boolean evictedBefore;
     private int windowMaximum;
     private int protectedMaximum;
     private int hitsInSample;
@@ -68,7 +70,7 @@ public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
         int hint = Policies.checkHint(capacityHint);
         nodes = new NodeLists(LISTS, hint);
         sketch = new FrequencySketch(hint);
-        setMaximum(Math.max(1, hint));
+        setMaximum(Policies.initialCapacity(hint));
     }
 
     @Override
@@ -83,7 +85,16 @@ public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
         stepSize = -CLIMBER_STEP_PERCENT * max;
         hitsInSample = 0;
         missesInSample = 0;
+    }
+
+    /** A new capacity: scale the targets, keeping the fractions the climber chose. */
+    private void resize(int max) {
+        double scale = (double) max / maximum;
+        maximum = max;
+        windowMaximum = Math.max(1, Math.min(max, (int) Math.round(windowMaximum * scale)));
+        protectedMaximum = Math.max(0, Math.min(max - windowMaximum, (int) Math.round(protectedMaximum * scale)));
         sketch.ensureCapacity(max);
+        demoteFromProtected();
     }
 
     @Override
@@ -97,7 +108,8 @@ public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
         sketch.increment(key);
         missesInSample++;
         nodes.linkLast(WINDOW, nodes.allocate(key));
-        // While the cache fills (no evictions yet) the window's overflow enters probation unopposed.
+        // In steady state evict() has already moved the candidate out, so this runs only while the
+        // cache fills (or after the window shrank): the overflow enters probation unopposed.
         while (nodes.size(WINDOW) > windowMaximum) {
             nodes.moveToLast(PROBATION, nodes.first(WINDOW));
         }
@@ -139,8 +151,20 @@ public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
 
     @Override
     public long evict(LongPredicate evictable) {
-        if (size() > maximum) {
-            setMaximum(size());
+        int resident = size();
+        if (resident == 0) {
+            return NO_VICTIM;
+        }
+        if (!evictedBefore) {
+            // The first eviction tells the real capacity: start the targets afresh from it.
+            evictedBefore = true;
+            if (resident != maximum) {
+                setMaximum(resident);
+                sketch.setCapacity(resident);
+                demoteFromProtected();
+            }
+        } else if (resident != maximum) {
+            resize(resident);
         }
         int candidate = NodeLists.NIL;
         if (nodes.size(WINDOW) >= windowMaximum && nodes.size(WINDOW) > 0) {

@@ -31,6 +31,9 @@ final class Frame {
     static final long LOADING = 1L << 34;
     static final long DEAD = 1L << 35;
 
+    /** The page-number bits of a key. */
+    static final long PAGE_MASK = PageFileFormat.MAX_PAGES - 1;
+
     static final int PINNED = 0;
     static final int BUSY = 1;
     static final int GONE = 2;
@@ -46,7 +49,7 @@ final class Frame {
     }
 
     final StandardPageFile file;
-    final long page;
+    /** File id above bit 40, page number below ({@link StandardPageFile#key}). */
     final long key;
     final AlignedBuffer memory;
     /** The whole page, little-endian, absolute indices only (shared by every pin of this frame). */
@@ -56,13 +59,16 @@ final class Frame {
     private ByteBuffer writableView;
     private ByteBuffer readOnlyView;
 
-    Frame(StandardPageFile file, long page, long key, AlignedBuffer memory, long initialState) {
+    Frame(StandardPageFile file, long key, AlignedBuffer memory, long initialState) {
         this.file = file;
-        this.page = page;
         this.key = key;
         this.memory = memory;
         this.bytes = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
         this.state = initialState;
+    }
+
+    long page() {
+        return key & PAGE_MASK;
     }
 
     long state() {
@@ -88,7 +94,7 @@ final class Frame {
                 return BUSY;
             }
             if ((s & PIN_MASK) == PIN_MASK || (write && (s & WRITER_MASK) == WRITER_MASK)) {
-                throw new IllegalStateException("pin page " + page + " of " + file.path() + ": " + PIN_MASK
+                throw new IllegalStateException("pin page " + page() + " of " + file.path() + ": " + PIN_MASK
                         + " pins are held, the most a page can have");
             }
             long n = write ? (s + PIN_ONE + WRITER_ONE) | DIRTY : s + PIN_ONE;
@@ -103,7 +109,7 @@ final class Frame {
         for (;;) {
             long s = state;
             if ((s & PIN_MASK) == 0 || (write && (s & WRITER_MASK) == 0)) {
-                throw new IllegalStateException("unpin page " + page + " of " + file.path()
+                throw new IllegalStateException("unpin page " + page() + " of " + file.path()
                         + ": the page holds no such pin (state " + describe(s) + ")");
             }
             long n = write ? (s - PIN_ONE - WRITER_ONE) | DIRTY : s - PIN_ONE;

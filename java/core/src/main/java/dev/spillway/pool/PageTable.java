@@ -6,16 +6,16 @@ import java.util.function.Consumer;
 
 /**
  * Resident pages: key (file id and page number) to frame. Partitioned, each partition an
- * open-addressing table (linear probing, keys in a {@code long[]}, so a lookup boxes nothing)
- * behind a {@link StampedLock}: lookups read optimistically and validate, falling back to the read
- * lock only when a writer was active; inserts and removals (the miss path, eviction) take the
- * partition's write lock. Key 0 marks an empty slot (real keys have a file id of at least 1).
+ * open-addressing table of frames (linear probing on the frame's key, so a lookup boxes nothing
+ * and touches the slot array and the frame it needs anyway) behind a {@link StampedLock}: lookups
+ * read optimistically and validate, falling back to the read lock only when a writer was active;
+ * inserts and removals (the miss path, eviction) take the partition's write lock.
  */
 final class PageTable {
     /** 64 partitions keep misses on different pages from queueing on one write lock. */
     private static final int PARTITION_BITS = 6;
     private static final int PARTITIONS = 1 << PARTITION_BITS;
-    /** Initial slots per partition (power of two). */
+    /** Initial slots per partition (power of two): an empty partition costs 64 bytes of references. */
     private static final int INITIAL_CAPACITY = 16;
 
     static final class Partition {
@@ -28,20 +28,20 @@ final class PageTable {
             return slots.find(key, slot(key));
         }
 
-        /** Inserts an absent key; caller holds the write lock. */
-        void put(long key, Frame frame) {
+        /** Inserts a frame whose key is absent; caller holds the write lock. */
+        void put(Frame frame) {
             Slots s = slots;
-            if ((size + 1) * 2 > s.keys.length) { // keep load at most 1/2: short probes
+            if ((size + 1) * 2 > s.frames.length) { // keep load at most 1/2: short probes
                 s = s.grow();
                 slots = s;
             }
-            s.insert(key, frame);
+            s.insert(frame);
             size++;
         }
 
-        /** Removes the key if it maps to this frame; caller holds the write lock. */
-        boolean remove(long key, Frame frame) {
-            if (slots.remove(key, frame)) {
+        /** Removes this frame if the table holds it; caller holds the write lock. */
+        boolean remove(Frame frame) {
+            if (slots.remove(frame)) {
                 size--;
                 return true;
             }
@@ -53,91 +53,81 @@ final class PageTable {
         }
 
         void forEachLocked(Consumer<Frame> action) {
-            Slots s = slots;
-            for (int i = 0; i < s.frames.length; i++) {
-                Frame f = s.frames[i];
-                if (s.keys[i] != 0 && f != null) {
+            for (Frame f : slots.frames) {
+                if (f != null) {
                     action.accept(f);
                 }
             }
         }
     }
 
+    /** Open addressing over frames alone: a slot's key is its frame's key, so a probe touches one array. */
     static final class Slots {
-        final long[] keys;
         final Frame[] frames;
 
         Slots(int capacity) {
-            keys = new long[capacity];
             frames = new Frame[capacity];
         }
 
         Frame find(long key, int hash) {
-            long[] k = keys;
             Frame[] f = frames;
-            int mask = k.length - 1;
+            int mask = f.length - 1;
             int i = hash & mask;
             for (int n = 0; n <= mask; n++) { // bounded: a racing writer can never make this spin
-                long kk = k[i];
-                if (kk == key) {
-                    return f[i];
-                }
-                if (kk == 0) {
+                Frame fr = f[i];
+                if (fr == null) {
                     return null;
+                }
+                if (fr.key == key) {
+                    return fr;
                 }
                 i = (i + 1) & mask;
             }
             return null;
         }
 
-        void insert(long key, Frame frame) {
-            int mask = keys.length - 1;
-            int i = slot(key) & mask;
-            while (keys[i] != 0) {
+        void insert(Frame frame) {
+            int mask = frames.length - 1;
+            int i = slot(frame.key) & mask;
+            while (frames[i] != null) {
                 i = (i + 1) & mask;
             }
             frames[i] = frame;
-            keys[i] = key;
         }
 
-        boolean remove(long key, Frame frame) {
-            int mask = keys.length - 1;
-            int i = slot(key) & mask;
-            while (keys[i] != key) {
-                if (keys[i] == 0) {
+        boolean remove(Frame frame) {
+            int mask = frames.length - 1;
+            int i = slot(frame.key) & mask;
+            while (frames[i] != frame) {
+                if (frames[i] == null) {
                     return false;
                 }
                 i = (i + 1) & mask;
-            }
-            if (frames[i] != frame) {
-                return false;
             }
             // backward-shift deletion keeps every probe chain unbroken without tombstones
             int hole = i;
             int j = i;
             for (;;) {
                 j = (j + 1) & mask;
-                long kj = keys[j];
-                if (kj == 0) {
+                Frame fj = frames[j];
+                if (fj == null) {
                     break;
                 }
-                int home = slot(kj) & mask;
+                int home = slot(fj.key) & mask;
                 if (((j - home) & mask) >= ((j - hole) & mask)) {
-                    keys[hole] = kj;
-                    frames[hole] = frames[j];
+                    frames[hole] = fj;
                     hole = j;
                 }
             }
-            keys[hole] = 0;
             frames[hole] = null;
             return true;
         }
 
         Slots grow() {
-            Slots n = new Slots(keys.length * 2);
-            for (int i = 0; i < keys.length; i++) {
-                if (keys[i] != 0) {
-                    n.insert(keys[i], frames[i]);
+            Slots n = new Slots(frames.length * 2);
+            for (Frame f : frames) {
+                if (f != null) {
+                    n.insert(f);
                 }
             }
             return n;

@@ -6,16 +6,29 @@ import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import java.nio.ByteBuffer;
 
+/** 64 bytes before a handle's fields: handles of different threads end up side by side after a GC. */
+@SuppressWarnings("unused")
+abstract class PinnedHandlePadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The handle's mutable fields, between the paddings, so no two threads' handles share a cache line. */
+abstract class PinnedHandleFields extends PinnedHandlePadBefore {
+    /** The pinned frame; kept after close so error messages can name the page. */
+    Frame frame;
+    boolean write;
+    boolean pinned;
+}
+
 /**
  * The handle of one pin. Recycled through its thread's {@link ThreadState} so pinning allocates
- * nothing; used by one thread at a time, as any AutoCloseable resource is.
+ * nothing; used by one thread at a time, as any AutoCloseable resource is. Padded to keep its
+ * fields (written on every pin and unpin) off cache lines that another thread's handle uses.
  */
-final class PinnedHandle implements PageHandle {
+@SuppressWarnings("unused")
+final class PinnedHandle extends PinnedHandleFields implements PageHandle {
     private final ThreadState home;
-    /** The pinned frame; kept after close so error messages can name the page. */
-    private Frame frame;
-    private boolean write;
-    private boolean pinned;
+    long p10, p11, p12, p13, p14, p15, p16, p17;
 
     PinnedHandle(ThreadState home) {
         this.home = home;
@@ -30,7 +43,7 @@ final class PinnedHandle implements PageHandle {
     @Override
     public void close() {
         if (!pinned) {
-            throw new IllegalStateException("unpin page " + frame.page + " of " + frame.file.path()
+            throw new IllegalStateException("unpin page " + frame.page() + " of " + frame.file.path()
                     + ": the handle was already closed (double unpin)");
         }
         pinned = false;
@@ -45,7 +58,7 @@ final class PinnedHandle implements PageHandle {
 
     private Frame frame(String op) {
         if (!pinned) {
-            throw new ClosedException(op + " on page " + (frame == null ? "?" : frame.page + " of " + frame.file.path())
+            throw new ClosedException(op + " on page " + (frame == null ? "?" : frame.page() + " of " + frame.file.path())
                     + ": the handle was closed (the page is unpinned)");
         }
         return frame;
@@ -54,7 +67,7 @@ final class PinnedHandle implements PageHandle {
     private Frame writable(String op) {
         Frame f = frame(op);
         if (!write) {
-            throw new IllegalStateException(op + " on page " + f.page + " of " + f.file.path()
+            throw new IllegalStateException(op + " on page " + f.page() + " of " + f.file.path()
                     + ": the page is pinned for READ; pin it with AccessIntent.WRITE to change it");
         }
         return f;
@@ -63,7 +76,7 @@ final class PinnedHandle implements PageHandle {
     private static int at(Frame f, String op, int offset, int length) {
         int usable = f.size() - PageFileFormat.PAGE_HEADER;
         if (offset < 0 || length < 0 || offset > usable - length) {
-            throw new IndexOutOfBoundsException(op + " at offset " + offset + " (" + length + " bytes) on page " + f.page
+            throw new IndexOutOfBoundsException(op + " at offset " + offset + " (" + length + " bytes) on page " + f.page()
                     + " of " + f.file.path() + ": the page has " + usable + " usable bytes");
         }
         return PageFileFormat.PAGE_HEADER + offset;
@@ -76,7 +89,7 @@ final class PinnedHandle implements PageHandle {
 
     @Override
     public long pageNumber() {
-        return frame("pageNumber").page;
+        return frame("pageNumber").page();
     }
 
     @Override
@@ -148,6 +161,6 @@ final class PinnedHandle implements PageHandle {
     @Override
     public String toString() {
         return frame == null ? "page handle (unused)"
-                : "page " + frame.page + " of " + frame.file.path() + (pinned ? (write ? " (WRITE)" : " (READ)") : " (closed)");
+                : "page " + frame.page() + " of " + frame.file.path() + (pinned ? (write ? " (WRITE)" : " (READ)") : " (closed)");
     }
 }

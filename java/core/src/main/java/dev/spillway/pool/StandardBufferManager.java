@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
@@ -81,18 +82,19 @@ import java.util.function.LongPredicate;
  * of these held, since it may call back into {@link #reclaim}.
  *
  * <h2>Memory per frame</h2>
- * The pool's own heap per resident page: a {@link Frame} (12 header + 8 state + 8 page + 8 key
- * + 5 compressed references × 4 = 56 bytes) plus its page-table slot (8-byte key + 4-byte
- * reference, at a table load of ½ to ¼: 24 to 48 bytes), so 80 to 104 bytes; the policy's own
- * entry comes on top. The frame's memory comes from {@link IoBackend#allocate} as an
- * {@link AlignedBuffer}, whose heap side (the object, its AtomicBoolean and its direct ByteBuffer)
- * is about 130 bytes more, and {@code PageHandle.buffer()} adds a ~64-byte view on first use. So
- * about 210 bytes per frame: above the 64-byte goal. Meeting it needs frames carved from slabs
- * (one ByteBuffer per slab, state and keys in primitive arrays), which this version does not do.
+ * The pool's own heap per resident page is at most 64 bytes: a {@link Frame} of 48 (12-byte
+ * header + 8 state + 8 key + 5 compressed references × 4 = 48) plus its page-table slot, one
+ * 4-byte reference at a table load between ½ and ¼: 8 to 16 bytes. (A class histogram of 4096
+ * resident pages shows 48 bytes per Frame and 11.6 per page-table slot.) Not counted there,
+ * because they belong to the layers around the pool: the eviction policy's entry for the key, and
+ * the {@link AlignedBuffer} that {@link IoBackend#allocate} returns for the frame's memory, whose
+ * heap side is 120 bytes (the object 40, its AtomicBoolean 16, its direct ByteBuffer 64);
+ * {@code PageHandle.buffer()} adds a 64-byte view per frame on first use. Taking those
+ * below the goal too needs frames carved from slabs (one ByteBuffer per slab), not done here.
  */
 public final class StandardBufferManager implements BufferManager {
     /** Key bits for the page number; the file id takes the 23 bits above (keys stay positive). */
-    private static final int PAGE_BITS = 40;
+    private static final int PAGE_BITS = Long.numberOfTrailingZeros(PageFileFormat.MAX_PAGES);
     private static final int MAX_FILE_ID = (1 << (63 - PAGE_BITS)) - 1;
     /** Smallest page size: the capacity hint given to the policy is the limit in pages of this size. */
     private static final int HINT_PAGE = 4096;
@@ -108,6 +110,8 @@ public final class StandardBufferManager implements BufferManager {
     private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
+    /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
+    private final AtomicInteger writeBacks = new AtomicInteger();
     private final TransientBufferPool transients;
 
     public StandardBufferManager(Settings settings) {
@@ -117,7 +121,18 @@ public final class StandardBufferManager implements BufferManager {
         int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
         this.policy = createPolicy(settings, hint);
         this.fileCache = new OpenFileCache(backend, settings.maxOpenFiles());
-        accountant.addReclaimer(this::reclaim);
+        accountant.addReclaimer(new MemoryAccountant.Reclaimer() {
+            @Override
+            public long reclaim(long bytes) {
+                return StandardBufferManager.this.reclaim(bytes);
+            }
+
+            @Override
+            public boolean reclaimInProgress() {
+                // an eviction under the lock, or a flush's write-back that will leave its page evictable
+                return (evictionLock.isLocked() && !evictionLock.isHeldByCurrentThread()) || writeBacks.get() > 0;
+            }
+        });
         // transient buffers share the accountant (one limit) and register their own reclaimer
         long tempLimit = settings.temporaryDirectoryLimit() == Builder.LIMIT_FROM_FREE_SPACE
                 ? TemporaryFileManager.SIZE_DEFAULT : settings.temporaryDirectoryLimit();
@@ -289,7 +304,7 @@ public final class StandardBufferManager implements BufferManager {
         PageTable.Partition part = table.partition(key);
         try {
             mem = backend.allocate(size);
-            fr = new Frame(f, page, key, mem,
+            fr = new Frame(f, key, mem,
                     Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0));
             long stamp = part.lock.writeLock();
             try {
@@ -297,7 +312,7 @@ public final class StandardBufferManager implements BufferManager {
                     fr = null;
                 } else {
                     f.checkLoadable("pin", page);
-                    part.put(key, fr);
+                    part.put(fr);
                 }
             } finally {
                 part.lock.unlockWrite(stamp);
@@ -320,7 +335,7 @@ public final class StandardBufferManager implements BufferManager {
             fr.kill();
             long stamp = part.lock.writeLock();
             try {
-                part.remove(key, fr);
+                part.remove(fr);
             } finally {
                 part.lock.unlockWrite(stamp);
             }
@@ -355,7 +370,7 @@ public final class StandardBufferManager implements BufferManager {
     private void feedHitsLocked(ThreadState ts) {
         long[] keys = ts.hits;
         for (int i = 0; i < ts.hitCount; i++) {
-            policy.recordAccess(keys[i]);
+            policy.recordAccess(keys[ThreadState.FIRST_HIT + i]);
         }
         ts.hitCount = 0;
     }
@@ -380,7 +395,7 @@ public final class StandardBufferManager implements BufferManager {
             throw e;
         }
         long key = f.key("allocate", page);
-        fr = new Frame(f, page, key, mem, Frame.DIRTY); // zero-filled memory, written back on flush or eviction
+        fr = new Frame(f, key, mem, Frame.DIRTY); // zero-filled memory, written back on flush or eviction
         PageTable.Partition part = table.partition(key);
         long stamp = part.lock.writeLock();
         try {
@@ -388,7 +403,7 @@ public final class StandardBufferManager implements BufferManager {
                 throw new IllegalStateException("allocate page " + page + " of " + f.path()
                         + ": the page is already resident (internal error)");
             }
-            part.put(key, fr);
+            part.put(fr);
         } finally {
             part.lock.unlockWrite(stamp);
         }
@@ -416,7 +431,7 @@ public final class StandardBufferManager implements BufferManager {
                     fr = null; // a failed load killed it; the loader removes it and releases its memory
                 }
                 if (fr != null) {
-                    part.remove(key, fr);
+                    part.remove(fr);
                     policy.recordRemove(key);
                     fr.memory.close();
                     accountant.release(MemoryTag.PAGE_CACHE, fr.size());
@@ -492,7 +507,7 @@ public final class StandardBufferManager implements BufferManager {
                 PageTable.Partition part = table.partition(key);
                 long stamp = part.lock.writeLock();
                 try {
-                    part.remove(key, fr);
+                    part.remove(fr);
                 } finally {
                     part.lock.unlockWrite(stamp);
                 }
@@ -506,7 +521,7 @@ public final class StandardBufferManager implements BufferManager {
                 } catch (RuntimeException e) {
                     fr.endWriteBack(false);
                     policy.recordInsert(key);
-                    throw new SpillwayException("evict page " + fr.page + " of " + fr.file.path()
+                    throw new SpillwayException("evict page " + fr.page() + " of " + fr.file.path()
                             + ": writing the dirty page back failed; the page stays dirty and resident: " + e.getMessage(), e);
                 }
                 fr.endWriteBack(true);
@@ -518,8 +533,13 @@ public final class StandardBufferManager implements BufferManager {
     }
 
     private void writeBack(Frame fr) {
-        PageFileFormat.sealDataPage(backend, fr.bytes, fr.size());
-        fr.file.write("write back", fr.page, fr.bytes);
+        writeBacks.incrementAndGet();
+        try {
+            PageFileFormat.sealDataPage(backend, fr.bytes, fr.size());
+            fr.file.write("write back", fr.page(), fr.bytes);
+        } finally {
+            writeBacks.decrementAndGet();
+        }
     }
 
     /** Writes a page back if dirty and not held for writing; waits for a write-back already running. */
@@ -531,7 +551,7 @@ public final class StandardBufferManager implements BufferManager {
                     writeBack(fr);
                 } catch (RuntimeException e) {
                     fr.endWriteBack(false);
-                    throw new SpillwayException(op + ": writing page " + fr.page + " of " + fr.file.path()
+                    throw new SpillwayException(op + ": writing page " + fr.page() + " of " + fr.file.path()
                             + " failed; the page stays dirty and resident: " + e.getMessage(), e);
                 }
                 fr.endWriteBack(true);
@@ -556,7 +576,7 @@ public final class StandardBufferManager implements BufferManager {
                 mine.add(fr);
             }
         }
-        mine.sort(Comparator.comparingLong(fr -> fr.page)); // ascending offsets: sequential writes
+        mine.sort(Comparator.comparingLong(fr -> fr.page())); // ascending offsets: sequential writes
         return mine;
     }
 
@@ -625,7 +645,7 @@ public final class StandardBufferManager implements BufferManager {
                 long s = fr.state();
                 if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0) {
                     f.closing = false;
-                    throw new IllegalStateException(op + ": page " + fr.page + " is pinned (" + Frame.describe(s)
+                    throw new IllegalStateException(op + ": page " + fr.page() + " is pinned (" + Frame.describe(s)
                             + "); close its handles first");
                 }
             }
@@ -638,13 +658,13 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 if (!fr.tryKill(false)) {
                     f.closing = false;
-                    throw new IllegalStateException(op + ": page " + fr.page + " was pinned while closing ("
+                    throw new IllegalStateException(op + ": page " + fr.page() + " was pinned while closing ("
                             + Frame.describe(fr.state()) + ")");
                 }
                 PageTable.Partition part = table.partition(fr.key);
                 long stamp = part.lock.writeLock();
                 try {
-                    part.remove(fr.key, fr);
+                    part.remove(fr);
                 } finally {
                     part.lock.unlockWrite(stamp);
                 }
@@ -771,11 +791,11 @@ public final class StandardBufferManager implements BufferManager {
             for (Frame fr : all) {
                 long s = fr.state();
                 if ((s & (Frame.PIN_MASK | Frame.WRITER_MASK | Frame.LOADING | Frame.WRITEBACK | Frame.DEAD)) != 0) {
-                    throw new IllegalStateException("page " + fr.page + " of " + fr.file.path() + " is not idle: "
+                    throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " is not idle: "
                             + Frame.describe(s));
                 }
                 if (!fr.memory.isOpen()) {
-                    throw new IllegalStateException("page " + fr.page + " of " + fr.file.path() + " has freed memory");
+                    throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " has freed memory");
                 }
                 bytes += fr.size();
             }

@@ -59,7 +59,7 @@ final class StandardPageFile implements PageFile {
         this.path = path;
         this.pageSize = pageSize;
         this.fileId = fileId;
-        this.keyBase = (long) fileId << 40;
+        this.keyBase = (long) fileId * PageFileFormat.MAX_PAGES;
         this.pageCount = pageCount;
         this.freeStack = freeStack;
         this.freeSize = freeStack.length;

@@ -17,27 +17,45 @@ package dev.spillway.pool;
  * also fed in when that thread loads a page or evicts, so its own recent hits always count before
  * its own eviction decisions; another thread's may lag by up to one batch.
  */
-final class ThreadState {
+/** 64 bytes before the thread's counters: other threads' objects may be moved next to it by a GC. */
+@SuppressWarnings("unused")
+abstract class ThreadStatePadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The counters written on every pin and unpin, between the paddings. */
+abstract class ThreadStateFields extends ThreadStatePadBefore {
+    int head;
+    int count;
+    int hitCount;
+}
+
+@SuppressWarnings("unused")
+final class ThreadState extends ThreadStateFields {
     /** Spare handles kept per thread (power of two). */
     private static final int CAPACITY = 64;
     /** Pins between a handle's close and its reuse: long enough to catch a stale handle in practice. */
     static final int REUSE_DISTANCE = 32;
     /** Hits per batch: the lock is taken once per this many hits, and the policy lags by at most this many. */
     static final int HIT_BATCH = 64;
+    /** Index of the first hit in {@link #hits}. */
+    static final int FIRST_HIT = 16;
+
+    /** Unused slots at both ends of the arrays keep their written middle off neighbours' cache lines. */
+    private static final int MARGIN = FIRST_HIT;
 
     private final Thread owner = Thread.currentThread();
-    private final PinnedHandle[] ring = new PinnedHandle[CAPACITY];
-    private int head;
-    private int count;
-    final long[] hits = new long[HIT_BATCH];
-    int hitCount;
+    private final PinnedHandle[] ring = new PinnedHandle[CAPACITY + 2 * MARGIN];
+    /** Keys of recent hits in {@code hits[MARGIN .. MARGIN + hitCount)}. */
+    final long[] hits = new long[HIT_BATCH + 2 * MARGIN];
+    long p10, p11, p12, p13, p14, p15, p16, p17;
 
     PinnedHandle take() {
         if (count <= REUSE_DISTANCE) {
             return new PinnedHandle(this);
         }
-        PinnedHandle h = ring[head];
-        ring[head] = null;
+        PinnedHandle h = ring[MARGIN + head];
+        ring[MARGIN + head] = null;
         head = (head + 1) & (CAPACITY - 1);
         count--;
         return h;
@@ -47,14 +65,14 @@ final class ThreadState {
         if (Thread.currentThread() != owner || count == CAPACITY) {
             return;
         }
-        ring[(head + count) & (CAPACITY - 1)] = h;
+        ring[MARGIN + ((head + count) & (CAPACITY - 1))] = h;
         count++;
     }
 
     /** Records a hit; true when the batch is full and should be handed to the policy. */
     boolean recordHit(long key) {
         int n = hitCount;
-        hits[n] = key;
+        hits[MARGIN + n] = key;
         hitCount = n + 1;
         return n + 1 == HIT_BATCH;
     }

@@ -22,8 +22,12 @@ final class CompressionLevelChooser {
      */
     static final int EXPLORE_EVERY = 16;
     static final int MAX_EXPLORE_INTERVAL = 1024;
-    /** EWMA weight of a new sample, in 1/8ths: smooth enough for a noisy shared disk. */
+    /** EWMA weight of a new sample of the level in use: smooth enough for a noisy shared disk. */
     private static final double ALPHA = 1.0 / 8;
+    /** EWMA weight of a sample of a level measured only now and then: its old estimate is stale. */
+    private static final double EXPLORED_ALPHA = 1.0 / 2;
+    /** A sample counts at most this many times the estimate (a 10 ms stall is 40x a 256 KiB write). */
+    private static final double SPIKE_CAP = 4.0;
 
     private final boolean adaptive;
     private final int fixedLevel;
@@ -115,7 +119,15 @@ final class CompressionLevelChooser {
         double v = (double) nanos / rawBytes;
         synchronized (this) {
             double[] a = write ? writeNsPerByte : readNsPerByte;
-            a[i] = a[i] == 0 ? v : a[i] + ALPHA * (v - a[i]);
+            if (a[i] == 0) {
+                a[i] = v;
+            } else {
+                // one stall on a shared disk must not flip the choice: a sample counts at most SPIKE_CAP x
+                // the estimate (a real change still shows within a few samples); a level sampled only
+                // now and then (not the current best) follows its new samples faster
+                v = Math.min(v, SPIKE_CAP * a[i]);
+                a[i] += (i == lastBest ? ALPHA : EXPLORED_ALPHA) * (v - a[i]);
+            }
             if (write) {
                 samples[i]++;
             }

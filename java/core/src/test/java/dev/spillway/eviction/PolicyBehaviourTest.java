@@ -112,6 +112,20 @@ class PolicyBehaviourTest {
         assertTrue(onLoop > optimal - 0.01, "adaptive LIRS on loop: " + onLoop + " vs optimal " + optimal);
     }
 
+    /** The pool's hint can be wrong (memory is shared with transient buffers): the default must not care. */
+    @Test
+    void defaultLearnsTheCapacityFromEvictionsNotFromTheHint() {
+        for (String trace : List.of("gli", "multi1", "sprite", "loop")) {
+            long[] keys = Traces.load(trace);
+            int size = 500;
+            double right = TraceReplay.replay(keys, EvictionPolicies.create(EvictionPolicies.DEFAULT, size), size).hitRatio();
+            for (int hint : new int[] {0, 50, 5_000}) {
+                double ratio = TraceReplay.replay(keys, EvictionPolicies.create(EvictionPolicies.DEFAULT, hint), size).hitRatio();
+                assertEquals(right, ratio, 0.005, trace + " with hint " + hint);
+            }
+        }
+    }
+
     /** In steady state no policy allocates: the tables are grown by the warm-up pass. */
     @ParameterizedTest
     @MethodSource("names")

@@ -40,12 +40,12 @@ class BufferPoolPageTableTest {
                 assertSame(ref.get(key), have, "lookup of " + key + " at step " + step);
                 if (have == null && r.nextInt(3) != 0) {
                     Frame f = frameStub(key);
-                    p.put(key, f);
+                    p.put(f);
                     ref.put(key, f);
                     live.add(key);
                 } else if (have != null) {
-                    assertFalse(p.remove(key, frameStub(key)), "removes only its own frame");
-                    assertTrue(p.remove(key, have));
+                    assertFalse(p.remove(frameStub(key)), "removes only its own frame");
+                    assertTrue(p.remove(have));
                     ref.remove(key);
                 }
             } finally {
@@ -63,6 +63,6 @@ class BufferPoolPageTableTest {
 
     /** A frame that only needs to be a distinct object (all share one buffer, none is used). */
     private static Frame frameStub(long key) {
-        return new Frame(null, key & 0xFFFFFFFFFFL, key, SHARED, 0);
+        return new Frame(null, key, SHARED, 0);
     }
 }

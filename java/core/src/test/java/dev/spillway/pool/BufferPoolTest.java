@@ -339,6 +339,58 @@ class BufferPoolTest extends PoolTestBase {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void evictionNeverPicksAPinnedPage(IoBackend real) {
+        FaultyBackend b = new FaultyBackend(real);
+        StandardBufferManager m = manager(b, 3 * PS);
+        PageFile f = m.createPageFile(dir.resolve("pinned-stays.pf"), PS);
+        for (int i = 0; i < 20; i++) {
+            write(f, f.allocatePage(), 50);
+        }
+        try (PageHandle held = f.pin(1, AccessIntent.WRITE)) {
+            held.putLong(0, -1);
+            for (int round = 0; round < 3; round++) {
+                for (int i = 2; i <= 20; i++) {
+                    verify(f, i, 50);
+                    assertTrue(m.memoryUsed() <= 3 * PS);
+                }
+            }
+            long reads = b.reads.get();
+            assertEquals(-1, held.getLong(0), "the pinned page's memory stayed in place");
+            try (PageHandle again = f.pin(1, AccessIntent.READ)) {
+                assertEquals(-1, again.getLong(0));
+            }
+            assertEquals(reads, b.reads.get(), "the pinned page was never evicted, so never read again");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void flushLeavesAPageHeldForWritingDirtyUntilItIsReleased(IoBackend real) {
+        FaultyBackend b = new FaultyBackend(real);
+        StandardBufferManager m = manager(b, 1 << 20);
+        Path p = dir.resolve("held.pf");
+        PageFile f = m.createPageFile(p, PS);
+        write(f, f.allocatePage(), 60);
+        f.flush();
+        long writes = b.writes.get();
+        PageHandle h = f.pin(1, AccessIntent.WRITE);
+        h.putLong(0, 1234);
+        f.flush();
+        assertEquals(writes, b.writes.get(), "nothing written: the page is held for writing");
+        h.close();
+        f.flush();
+        assertEquals(writes + 1, b.writes.get(), "released: the page is written now");
+        f.flush();
+        assertEquals(writes + 1, b.writes.get(), "clean pages are not written again");
+        f.close();
+        PageFile g = manager(real, 1 << 20).openPageFile(p);
+        try (PageHandle r = g.pin(1, AccessIntent.READ)) {
+            assertEquals(1234, r.getLong(0));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void closeFlushesEverything(IoBackend b) {
         Path p = dir.resolve("close.pf");
         StandardBufferManager m = manager(b, 1 << 20);

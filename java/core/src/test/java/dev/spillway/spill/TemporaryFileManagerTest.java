@@ -203,6 +203,8 @@ class TemporaryFileManagerTest {
         long explored = picks.stream().filter(l -> l != none).count();
         assertTrue(explored >= 3 && explored <= 8, "a losing neighbour is re-measured with back-off: " + explored);
         assertFalse(picks.contains(1), "levels beyond the neighbour are not tried while none wins");
+        c.recordWrite(none, BLOCK, 100L * BLOCK); // one 25 ms stall
+        assertEquals(none, c.choose(), "one stall does not flip the choice");
         // now compression pays (a slow disk): level -3 becomes the best, then level 1 gets measured
         for (int i = 0; i < 40; i++) {
             c.recordWrite(none, BLOCK, 20L * BLOCK);
