@@ -459,7 +459,7 @@ public final class StandardBufferManager implements BufferManager {
                 return false;
             }
             if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0) {
-                throw new IllegalStateException("free page " + fr.page + " of " + fr.file.path()
+                throw new IllegalStateException("free page " + fr.page() + " of " + fr.file.path()
                         + ": the page is in use (" + Frame.describe(s) + "); unpin it first");
             }
             waits = backOff(waits); // WRITEBACK alone: a flush is writing the page, which ends without our locks
