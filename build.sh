@@ -117,7 +117,12 @@ fuzz_tests() {
   if [ -z "$cc" ]; then
     say "libFuzzer run skipped: no clang (Debian: apt-get install clang libclang-rt-14-dev)"; return
   fi
-  cmake -S . -B build/fuzz -DCMAKE_C_COMPILER="$cc" -DSPW_SANITIZE=ON -DSPW_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  local runs=2000000 secs=20
+  [ "${SPILLWAY_LONG_TESTS:-0}" = 1 ] && { runs=200000000; secs=600; }
+  if ! cmake -S . -B build/fuzz -DCMAKE_C_COMPILER="$cc" -DSPW_SANITIZE=ON -DSPW_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+      -DSPW_FUZZ_RUNS=$runs -DSPW_FUZZ_SECONDS=$secs >/dev/null; then
+    say "libFuzzer run skipped: configuring build/fuzz with $cc failed"; return
+  fi
   if ! grep -q '^SPW_HAVE_LIBFUZZER:INTERNAL=1' build/fuzz/CMakeCache.txt; then
     say "libFuzzer run skipped: $cc cannot link -fsanitize=fuzzer (Debian: apt-get install libclang-rt-14-dev)"; return
   fi
