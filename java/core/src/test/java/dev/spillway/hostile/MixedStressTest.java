@@ -159,6 +159,8 @@ class MixedStressTest {
             }
         }
         ex.shutdown();
+        System.out.println("MixedStressTest: " + THREADS + " threads, " + ops.get() + " operations in " + RUN_MILLIS
+                + " ms, " + spillsSeen.get() + " pins of spilled buffers; " + m.transientBuffers().stats());
         assertTrue(ops.get() > 1000, "too few operations: " + ops.get());
         assertTrue(spillsSeen.get() > 0, "no buffer was ever spilled: the test did not exercise eviction");
 

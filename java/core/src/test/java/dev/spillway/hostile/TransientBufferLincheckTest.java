@@ -59,6 +59,7 @@ public class TransientBufferLincheckTest {
                 buffers[i] = h.transientBuffer();
             }
             latches[i] = new ReentrantReadWriteLock();
+            write(i, initial(i)); // not zero: a buffer handed out before it is read back (zeros) cannot pass for one
         }
         synchronized (TransientBufferLincheckTest.class) {
             previous = this;
@@ -143,10 +144,20 @@ public class TransientBufferLincheckTest {
         }
     }
 
+    static int initial(int i) {
+        return 10 * (i + 1);
+    }
+
     /** The sequential specification: a value per buffer, or freed. */
     public static class Model {
         private final long[] values = new long[BUFFERS];
         private final boolean[] freed = new boolean[BUFFERS];
+
+        public Model() {
+            for (int i = 0; i < BUFFERS; i++) {
+                values[i] = initial(i);
+            }
+        }
 
         public long read(int i) {
             return freed[i] ? -1 : values[i];
