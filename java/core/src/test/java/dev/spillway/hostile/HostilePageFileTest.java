@@ -2,6 +2,7 @@ package dev.spillway.hostile;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -17,8 +18,10 @@ import dev.spillway.io.IoBackend;
 import dev.spillway.pool.StandardBufferManager;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.SplittableRandom;
@@ -30,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -112,6 +116,35 @@ class HostilePageFileTest {
         assertEquals(0, outcomes[3]);
         assertTrue(outcomes[0] > ROUNDS / 4 && outcomes[2] > 0 && outcomes[1] > 0,
                 "the mutations should reach every outcome: " + Arrays.toString(outcomes));
+    }
+
+    /**
+     * A sparse file of 8 TiB whose valid header claims a free list of 2^31 - 9 pages: opening it must
+     * fail on the first bad node, without first allocating room for the whole claimed list (16 GiB).
+     */
+    @Test
+    void aHeaderClaimingAHugeFreeListFailsWithoutAllocatingForIt() throws Exception {
+        IoBackend backend = Backends.available().get(0);
+        Path path = dir.resolve("huge.pf");
+        byte[] header = Arrays.copyOf(pristineFile(backend, path), PS);
+        long pages = Integer.MAX_VALUE;
+        ByteBuffer le = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        le.putLong(16, pages);
+        le.putLong(24, 1);
+        le.putLong(32, pages - 8);
+        CRC32C c = new CRC32C();
+        c.update(header, 0, 40);
+        le.putInt(40, (int) c.getValue());
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(header), 0);
+            ch.write(ByteBuffer.wrap(new byte[] {0}), pages * PS - 1); // sparse: the file takes no space
+        }
+        try (BufferManager m = BufferManager.builder().backend(backend).memoryLimit(4L * PS).build()) {
+            CorruptDataException e = assertThrows(CorruptDataException.class, () -> m.openPageFile(path));
+            assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
+        } finally {
+            Files.delete(path);
+        }
     }
 
     private static void attempt(StandardBufferManager m, Path path, byte[] pristine, byte[] onDisk, BitSet forged,
