@@ -79,6 +79,9 @@ public interface BufferManager extends AutoCloseable {
     /** Changes the temporary-directory size limit; fails if current usage is above it. */
     void setTemporaryDirectoryLimit(long bytes);
 
+    /** What this manager has done so far: page hits and misses, evictions, write-backs, spills, temporary files. */
+    BufferManagerStats stats();
+
     /** Flushes and closes every file, then frees all memory. */
     @Override
     void close();

@@ -40,6 +40,7 @@ class ReadmeExampleTest {
             sortRun.free();
             assertFalse(bm.tagUsage().isEmpty());
             assertEquals(0, bm.memoryUsage().getOrDefault(MemoryTag.ORDER_BY, 0L));
+            assertEquals(2, bm.stats().pageHits()); // both pins found the page resident
         }
     }
 }

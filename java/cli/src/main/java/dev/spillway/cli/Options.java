@@ -9,7 +9,7 @@ import java.util.Set;
 /** {@code --name value} and {@code --flag} options plus positional arguments. */
 final class Options {
     /** Options that take no value. */
-    private static final Set<String> FLAGS = Set.of("json", "csv", "quick");
+    private static final Set<String> FLAGS = Set.of("json", "csv", "quick", "progress");
 
     final Map<String, String> values = new HashMap<>();
     final List<String> positional = new ArrayList<>();
@@ -80,6 +80,29 @@ final class Options {
             throw new NumberFormatException(v);
         }
         return Math.multiplyExact(n, mul);
+    }
+
+    /** A comma-separated list such as {@code lru,clock}; empty items are an error. */
+    List<String> list(String name) {
+        String v = values.get(name);
+        if (v == null) {
+            return null;
+        }
+        List<String> items = new ArrayList<>();
+        for (String item : v.split(",", -1)) {
+            if (item.isBlank()) {
+                throw new Main.UsageException("--" + name + ": '" + v + "' has an empty item");
+            }
+            items.add(item.strip());
+        }
+        return items;
+    }
+
+    /** Fails on positional arguments where a command takes none. */
+    void noPositional() {
+        if (!positional.isEmpty()) {
+            throw new Main.UsageException("unexpected argument '" + positional.get(0) + "'");
+        }
     }
 
     /** Fails on options nobody read, so a typo is not silently ignored. */

@@ -109,7 +109,7 @@ public final class Backends {
     private static IoBackend create(BackendKind kind) {
         switch (kind) {
             case JNI:
-                return JniBackend.create();
+                return JniBinding.createBackend();
             case NIO:
                 return new NioBackend();
             case FFM:

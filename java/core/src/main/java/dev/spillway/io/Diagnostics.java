@@ -10,7 +10,7 @@ public final class Diagnostics {
 
     /** Whether {@link #nativeNoop} works for this backend (every backend over libspillway; not nio). */
     public static boolean hasNativeNoop(IoBackend backend) {
-        return backend instanceof NativeBinding;
+        return backend instanceof NativeCoreBackend;
     }
 
     /**
@@ -18,8 +18,8 @@ public final class Diagnostics {
      * @throws UnsupportedOperationException for a backend with no native library (nio)
      */
     public static int nativeNoop(IoBackend backend, int x) {
-        if (backend instanceof NativeBinding b) {
-            return b.noop(x);
+        if (backend instanceof NativeCoreBackend) {
+            return ((NativeCoreBackend) backend).noop(x);
         }
         throw new UnsupportedOperationException("the " + backend.kind().name().toLowerCase()
                 + " backend calls no native library");

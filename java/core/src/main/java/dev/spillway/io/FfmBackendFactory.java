@@ -5,7 +5,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 
 /**
- * Creates the FFM backend. The backend itself ({@code FfmBackend}, {@code FfmBackendProvider}) is
+ * Creates the FFM backend. The backend itself ({@code FfmBinding}, {@code FfmBackendProvider}) is
  * compiled with {@code --release 22} into {@code META-INF/versions/22} and exists under no other
  * name, so this base class (Java 17 bytecode) looks it up by name, and only on JDK 22 or newer:
  * on 17–21 the class files are never touched (they would not even load there). Lucene finds its

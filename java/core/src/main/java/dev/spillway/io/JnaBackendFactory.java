@@ -14,6 +14,6 @@ final class JnaBackendFactory {
         } catch (ClassNotFoundException | LinkageError e) {
             throw new UnsupportedOperationException("JNA (net.java.dev.jna:jna) is not on the class path", e);
         }
-        return JnaBackend.create();
+        return JnaBinding.createBackend();
     }
 }

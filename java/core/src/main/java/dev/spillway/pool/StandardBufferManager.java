@@ -3,6 +3,7 @@ package dev.spillway.pool;
 import dev.spillway.AccessIntent;
 import dev.spillway.BufferHandle;
 import dev.spillway.BufferManager;
+import dev.spillway.BufferManagerStats;
 import dev.spillway.ClosedException;
 import dev.spillway.DestroyPolicy;
 import dev.spillway.MemoryTag;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
@@ -91,6 +93,11 @@ import java.util.function.LongPredicate;
  * heap side is 120 bytes (the object 40, its AtomicBoolean 16, its direct ByteBuffer 64);
  * {@code PageHandle.buffer()} adds a 64-byte view per frame on first use. Taking those
  * below the goal too needs frames carved from slabs (one ByteBuffer per slab), not done here.
+ *
+ * <h2>Statistics</h2>
+ * {@link #stats()} must not cost the hit path anything shared: a hit is counted in the thread's own
+ * {@link ThreadState} (summed by {@link HitCounters} on demand). Misses, evictions and write-backs
+ * each come with a disk I/O or the eviction lock anyway, so they use {@link LongAdder}s.
  */
 public final class StandardBufferManager implements BufferManager {
     /** Key bits for the page number; the file id takes the 23 bits above (keys stay positive). */
@@ -106,7 +113,11 @@ public final class StandardBufferManager implements BufferManager {
     private final LongPredicate evictable = this::isEvictable;
     private final PageTable table = new PageTable();
     private final OpenFileCache fileCache;
-    private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(ThreadState::new);
+    private final HitCounters hitCounters = new HitCounters();
+    private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(() -> hitCounters.register(new ThreadState()));
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
+    private final LongAdder pagesWrittenBack = new LongAdder();
     private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
@@ -344,6 +355,7 @@ public final class StandardBufferManager implements BufferManager {
             throw e;
         }
         fr.loaded();
+        misses.increment();
         evictionLock.lock();
         try {
             feedHitsLocked(threads.get());
@@ -513,6 +525,7 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 fr.memory.close();
                 accountant.release(MemoryTag.PAGE_CACHE, fr.size());
+                evictions.increment();
                 return fr.size();
             }
             if (fr.tryBeginWriteBack()) {
@@ -540,6 +553,7 @@ public final class StandardBufferManager implements BufferManager {
         } finally {
             writeBacks.decrementAndGet();
         }
+        pagesWrittenBack.increment();
     }
 
     /** Writes a page back if dirty and not held for writing; waits for a write-back already running. */
@@ -729,6 +743,20 @@ public final class StandardBufferManager implements BufferManager {
     @Override
     public void setTemporaryDirectoryLimit(long bytes) {
         transients.setTemporaryDirectoryLimit(bytes);
+    }
+
+    @Override
+    public BufferManagerStats stats() {
+        TemporaryFileManager temp = transients.temporaryFileManager();
+        return new BufferManagerStats(hitCounters.total(), misses.sum(), evictions.sum(), pagesWrittenBack.sum(),
+                transients.spills(), transients.readBacks(), transients.drops(), transients.failedSpills(),
+                temp.rawBytesWritten(), temp.storedBytesWritten(), transients.readBackBytes(), temp.usedBytes(),
+                temp.peakUsedBytes(), temp.openFiles(), temp.peakOpenFiles());
+    }
+
+    /** Threads whose hit counters are registered (dead threads' are folded away; tests check it). */
+    int hitCounterThreads() {
+        return hitCounters.registered();
     }
 
     /** The transient buffer pool (tests and tools inspect it). */

@@ -1,5 +1,8 @@
 package dev.spillway.pool;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * What a thread keeps per buffer manager so that a hit touches no shared memory but the page
  * table and the frame's state word: spare {@link PinnedHandle}s, and the keys of its recent hits.
@@ -16,6 +19,10 @@ package dev.spillway.pool;
  * the policy sees a sample of the hits, never a stall on the hit path). A thread's batch so far is
  * also fed in when that thread loads a page or evicts, so its own recent hits always count before
  * its own eviction decisions; another thread's may lag by up to one batch.
+ *
+ * <p><b>Hit count.</b> Each thread counts its own hits in {@code hitTotal}, written only by the
+ * owner with an opaque store (a plain store on x86 and ARM, but never torn), and summed by
+ * {@link HitCounters} when statistics are asked for: no shared cache line is written on a hit.
  */
 /** 64 bytes before the thread's counters: other threads' objects may be moved next to it by a GC. */
 @SuppressWarnings("unused")
@@ -28,6 +35,8 @@ abstract class ThreadStateFields extends ThreadStatePadBefore {
     int head;
     int count;
     int hitCount;
+    /** Hits of this thread; written by the owner only (opaque), read by {@link HitCounters}. */
+    long hitTotal;
 }
 
 @SuppressWarnings("unused")
@@ -43,6 +52,15 @@ final class ThreadState extends ThreadStateFields {
 
     /** Unused slots at both ends of the arrays keep their written middle off neighbours' cache lines. */
     private static final int MARGIN = FIRST_HIT;
+    private static final VarHandle HIT_TOTAL;
+
+    static {
+        try {
+            HIT_TOTAL = MethodHandles.lookup().findVarHandle(ThreadStateFields.class, "hitTotal", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Thread owner = Thread.currentThread();
     private final PinnedHandle[] ring = new PinnedHandle[CAPACITY + 2 * MARGIN];
@@ -71,9 +89,19 @@ final class ThreadState extends ThreadStateFields {
 
     /** Records a hit; true when the batch is full and should be handed to the policy. */
     boolean recordHit(long key) {
+        HIT_TOTAL.setOpaque(this, hitTotal + 1);
         int n = hitCount;
         hits[MARGIN + n] = key;
         hitCount = n + 1;
         return n + 1 == HIT_BATCH;
+    }
+
+    /** This thread's hits so far; any thread may call it. */
+    long hitTotal() {
+        return (long) HIT_TOTAL.getOpaque(this);
+    }
+
+    boolean ownerAlive() {
+        return owner.isAlive();
     }
 }

@@ -287,6 +287,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                         throw e;
                     }
                     files.put(a.fileIndex(), f);
+                    fileOpened();
                 } else {
                     f = files.get(a.fileIndex());
                 }
@@ -327,6 +328,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                         files.remove(fileIndex);
                         f.close();
                         deleteQuietly(f.path());
+                        openFiles.decrementAndGet();
                         break;
                     case TRUNCATE:
                         try {
@@ -413,6 +415,10 @@ public final class TemporaryFileManager implements AutoCloseable {
     private final AtomicLong blocks = new AtomicLong();
     private final AtomicLong rawBytesWritten = new AtomicLong();
     private final AtomicLong storedBytesWritten = new AtomicLong();
+    private final AtomicLong peakUsed = new AtomicLong();
+    /** Temporary files open now and the most at once (files are created rarely: atomics are cheap here). */
+    private final AtomicInteger openFiles = new AtomicInteger();
+    private final AtomicInteger peakOpenFiles = new AtomicInteger();
     /**
      * Free bytes in a run that justify punching it out. One fallocate(PUNCH_HOLE) costs about as much
      * as reading 2 MiB back on this machine class (measured: punching every freed 256 KiB slot cut
@@ -591,6 +597,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             throw spillFailure("spill write (creating " + path + ")", e);
         }
         d.ownFiles.put(path, f);
+        fileOpened();
         long t0 = System.nanoTime();
         int[] chunks = new int[n];
         long stored = 0;
@@ -607,6 +614,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             d.ownFiles.remove(path);
             f.close();
             deleteQuietly(path);
+            openFiles.decrementAndGet();
             uncharge(worstCase);
             throw spillFailure("spill write of a " + length + "-byte buffer to " + path + " at offset " + stored, e);
         }
@@ -667,6 +675,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             b.dir.ownFiles.remove(b.file.path());
             b.file.close();
             deleteQuietly(b.file.path());
+            openFiles.decrementAndGet();
         }
         uncharge(b.chargedBytes);
         blocks.decrementAndGet();
@@ -685,6 +694,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                         + "SIZE_UNLIMITED for none)", limit, u, bytes);
             }
             if (used.compareAndSet(u, u + bytes)) {
+                peakUsed.accumulateAndGet(u + bytes, Math::max);
                 return;
             }
         }
@@ -766,6 +776,25 @@ public final class TemporaryFileManager implements AutoCloseable {
         return storedBytesWritten.get();
     }
 
+    /** The most bytes charged at once so far. */
+    public long peakUsedBytes() {
+        return peakUsed.get();
+    }
+
+    /** Temporary files open now (size-class files and files of their own). */
+    public int openFiles() {
+        return openFiles.get();
+    }
+
+    /** The most temporary files open at once so far. */
+    public int peakOpenFiles() {
+        return peakOpenFiles.get();
+    }
+
+    private void fileOpened() {
+        peakOpenFiles.accumulateAndGet(openFiles.incrementAndGet(), Math::max);
+    }
+
     /** How the level is chosen now, with the adaptive cost estimates. */
     public String compressionState() {
         return chooser.describe();
@@ -807,7 +836,9 @@ public final class TemporaryFileManager implements AutoCloseable {
     public List<String> checkInvariants() {
         List<String> problems = new ArrayList<>();
         long charged = 0;
+        int fileCount = 0;
         for (Directory d : directories) {
+            fileCount += d.ownFiles.size();
             for (SizeClass sc : d.classes) {
                 sc.lock.lock();
                 try {
@@ -830,6 +861,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                                 + " but bookkeeping has " + indexes);
                     }
                     charged += sc.slots.slotsInUse() * sc.slotSize;
+                    fileCount += sc.files.size();
                 } finally {
                     sc.lock.unlock();
                 }
@@ -837,6 +869,9 @@ public final class TemporaryFileManager implements AutoCloseable {
             for (IoFile f : d.ownFiles.values()) {
                 charged += f.size();
             }
+        }
+        if (fileCount != openFiles.get()) {
+            problems.add(fileCount + " temporary files are open but the counter says " + openFiles.get());
         }
         if (charged != used.get()) {
             problems.add("charged " + used.get() + " bytes but slots and files in use add up to " + charged);
@@ -1068,6 +1103,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                     for (IoFile f : sc.files.values()) {
                         f.close();
                         deleteQuietly(f.path());
+                        openFiles.decrementAndGet();
                     }
                     sc.files.clear();
                 } finally {
@@ -1077,6 +1113,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             for (IoFile f : d.ownFiles.values()) {
                 f.close();
                 deleteQuietly(f.path());
+                openFiles.decrementAndGet();
             }
             d.ownFiles.clear();
             if (d.ownerChannel != null) {

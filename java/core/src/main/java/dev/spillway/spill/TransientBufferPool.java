@@ -62,6 +62,7 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
     private final AtomicLong drops = new AtomicLong();
     private final AtomicLong readBacks = new AtomicLong();
     private final AtomicLong failedSpills = new AtomicLong();
+    private final AtomicLong readBackBytes = new AtomicLong();
     /** Evictions running now: their memory is about to be released ({@link #reclaimInProgress}). */
     private final AtomicInteger evicting = new AtomicInteger();
     /** The last spill failure since the last successful spill; reported when a reservation fails. */
@@ -260,6 +261,25 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
         return failedSpills.get();
     }
 
+    /** Buffers spilled to a temporary file so far. */
+    public long spills() {
+        return spills.get();
+    }
+
+    /** Spilled buffers read back so far, and their bytes as in memory. */
+    public long readBacks() {
+        return readBacks.get();
+    }
+
+    public long readBackBytes() {
+        return readBackBytes.get();
+    }
+
+    /** Buffers whose contents were dropped (by eviction or on unpin) so far. */
+    public long drops() {
+        return drops.get();
+    }
+
     /** One line about the memory the spill path uses outside the limit. */
     public String spillScratchNote() {
         return "spill workers keep up to 8 scratch buffers of " + (TemporaryFileManager.RAW_SLOT / 1024)
@@ -448,6 +468,7 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
                 tempBytesByTag.addAndGet(tag.ordinal(), -block.chargedBytes());
                 block = null;
                 readBacks.incrementAndGet();
+                readBackBytes.addAndGet(size);
             }
             memory = m;
             state = State.PINNED;

@@ -4,7 +4,7 @@ import java.lang.System.Logger.Level;
 
 /**
  * The entry point {@link FfmBackendFactory} looks up by name on JDK 22+. It checks native access
- * before anything restricted runs ({@link FfmBackend}'s static initializer loads the library and
+ * before anything restricted runs ({@link FfmBinding}'s static initializer loads the library and
  * links downcalls), so a JVM started without {@code --enable-native-access} gets one log line that
  * says exactly what to pass, and a reason for {@link Backends#selection()}, instead of the JDK's
  * multi-line warning now and an {@link IllegalCallerException} in a later JDK.
@@ -28,6 +28,6 @@ final class FfmBackendProvider {
             System.getLogger("dev.spillway.io").log(Level.WARNING, "Spillway ffm backend disabled: " + why);
             throw new UnsupportedOperationException(why);
         }
-        return FfmBackend.create();
+        return FfmBinding.createBackend();
     }
 }

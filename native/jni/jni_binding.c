@@ -1,5 +1,5 @@
 /*
- * jni_backend.c — JNI glue for dev.spillway.io.JniBackend, and nothing else.
+ * jni_binding.c — JNI glue for dev.spillway.io.JniBinding, and nothing else.
  *
  * Rule: Java has already checked every argument (ranges, directness, alignment, open handles);
  * the glue still checks what it cannot trust (a buffer with no address, a range past its
@@ -9,7 +9,7 @@
 #include <jni.h>
 #include <stdint.h>
 
-#include "dev_spillway_io_JniBackend.h"
+#include "dev_spillway_io_JniBinding.h"
 #include "spillway.h"
 
 /* Address of buf[off, off+len), or NULL if the buffer is not direct or the range is outside it. */
@@ -21,29 +21,29 @@ static char *addr(JNIEnv *env, jobject buf, jint off, jint len) {
     return base + off;
 }
 
-JNIEXPORT jstring JNICALL Java_dev_spillway_io_JniBackend_nativeVersion(JNIEnv *env, jclass c) {
-    (void)c;
+JNIEXPORT jstring JNICALL Java_dev_spillway_io_JniBinding_version(JNIEnv *env, jobject self) {
+    (void)self;
     return (*env)->NewStringUTF(env, SPW_VERSION_STRING);
 }
 
-JNIEXPORT jstring JNICALL Java_dev_spillway_io_JniBackend_strerror(JNIEnv *env, jclass c, jlong code) {
-    (void)c;
+JNIEXPORT jstring JNICALL Java_dev_spillway_io_JniBinding_strerror(JNIEnv *env, jobject self, jlong code) {
+    (void)self;
     return (*env)->NewStringUTF(env, spw_strerror(code));
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_zstdMinLevel(JNIEnv *env, jclass c) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_zstdMinLevel(JNIEnv *env, jobject self) {
+    (void)env, (void)self;
     return spw_zstd_min_level();
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_zstdMaxLevel(JNIEnv *env, jclass c) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_zstdMaxLevel(JNIEnv *env, jobject self) {
+    (void)env, (void)self;
     return spw_zstd_max_level();
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_open(JNIEnv *env, jclass c, jbyteArray path, jint flags,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_open(JNIEnv *env, jobject self, jbyteArray path, jint flags,
                                                             jint mode) {
-    (void)c;
+    (void)self;
     if (path == NULL) return SPW_E_ARG;
     jsize n = (*env)->GetArrayLength(env, path);
     jbyte *p = (*env)->GetByteArrayElements(env, path, NULL);
@@ -59,109 +59,109 @@ JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_open(JNIEnv *env, jclass
     return r < 0 ? (jlong)r : ((jlong)r << 1) | direct;
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_close(JNIEnv *env, jclass c, jint fd) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_close(JNIEnv *env, jobject self, jint fd) {
+    (void)env, (void)self;
     return spw_close(fd);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_pread(JNIEnv *env, jclass c, jint fd, jobject buf, jint off,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_pread(JNIEnv *env, jobject self, jint fd, jobject buf, jint off,
                                                              jint len, jlong file_off) {
-    (void)c;
+    (void)self;
     char *p = addr(env, buf, off, len);
     return p == NULL ? SPW_E_ARG : spw_pread(fd, p, len, file_off);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_pwrite(JNIEnv *env, jclass c, jint fd, jobject buf, jint off,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_pwrite(JNIEnv *env, jobject self, jint fd, jobject buf, jint off,
                                                               jint len, jlong file_off) {
-    (void)c;
+    (void)self;
     char *p = addr(env, buf, off, len);
     return p == NULL ? SPW_E_ARG : spw_pwrite(fd, p, len, file_off);
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_fdatasync(JNIEnv *env, jclass c, jint fd) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_fdatasync(JNIEnv *env, jobject self, jint fd) {
+    (void)env, (void)self;
     return spw_fdatasync(fd);
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_fallocate(JNIEnv *env, jclass c, jint fd, jlong off, jlong len) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_fallocate(JNIEnv *env, jobject self, jint fd, jlong off, jlong len) {
+    (void)env, (void)self;
     return spw_fallocate(fd, off, len);
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_ftruncate(JNIEnv *env, jclass c, jint fd, jlong len) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_ftruncate(JNIEnv *env, jobject self, jint fd, jlong len) {
+    (void)env, (void)self;
     return spw_ftruncate(fd, len);
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_punchHole(JNIEnv *env, jclass c, jint fd, jlong off, jlong len) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_punchHole(JNIEnv *env, jobject self, jint fd, jlong off, jlong len) {
+    (void)env, (void)self;
     return spw_punch_hole(fd, off, len);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_fileSize(JNIEnv *env, jclass c, jint fd) {
-    (void)env, (void)c;
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_fileSize(JNIEnv *env, jobject self, jint fd) {
+    (void)env, (void)self;
     return spw_file_size(fd);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_alignedAlloc(JNIEnv *env, jclass c, jlong size,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_alignedAlloc(JNIEnv *env, jobject self, jlong size,
                                                                     jlong alignment) {
-    (void)env, (void)c;
+    (void)env, (void)self;
     return (jlong)(intptr_t)spw_aligned_alloc(size, alignment);
 }
 
-JNIEXPORT void JNICALL Java_dev_spillway_io_JniBackend_alignedFree(JNIEnv *env, jclass c, jlong address) {
-    (void)env, (void)c;
+JNIEXPORT void JNICALL Java_dev_spillway_io_JniBinding_alignedFree(JNIEnv *env, jobject self, jlong address) {
+    (void)env, (void)self;
     spw_aligned_free((void *)(intptr_t)address);
 }
 
-JNIEXPORT jobject JNICALL Java_dev_spillway_io_JniBackend_wrap(JNIEnv *env, jclass c, jlong address, jint size) {
-    (void)c;
+JNIEXPORT jobject JNICALL Java_dev_spillway_io_JniBinding_wrap(JNIEnv *env, jobject self, jlong address, jint size) {
+    (void)self;
     if (address == 0 || size <= 0) return NULL;
     return (*env)->NewDirectByteBuffer(env, (void *)(intptr_t)address, size);
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_crc32c(JNIEnv *env, jclass c, jint crc, jobject buf, jint off,
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_crc32c(JNIEnv *env, jobject self, jint crc, jobject buf, jint off,
                                                              jint len) {
-    (void)c;
+    (void)self;
     char *p = addr(env, buf, off, len);
     return p == NULL ? crc : (jint)spw_crc32c((uint32_t)crc, p, len);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_codecNew(JNIEnv *env, jclass c) {
-    (void)env, (void)c;
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_codecNew(JNIEnv *env, jobject self) {
+    (void)env, (void)self;
     return (jlong)(intptr_t)spw_codec_new();
 }
 
-JNIEXPORT void JNICALL Java_dev_spillway_io_JniBackend_codecFree(JNIEnv *env, jclass c, jlong codec) {
-    (void)env, (void)c;
+JNIEXPORT void JNICALL Java_dev_spillway_io_JniBinding_codecFree(JNIEnv *env, jobject self, jlong codec) {
+    (void)env, (void)self;
     spw_codec_free((spw_codec *)(intptr_t)codec);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_compress(JNIEnv *env, jclass c, jlong codec, jobject src,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_compress(JNIEnv *env, jobject self, jlong codec, jobject src,
                                                                 jint src_off, jint src_len, jobject dst, jint dst_off,
                                                                 jint dst_cap, jint level) {
-    (void)c;
+    (void)self;
     char *s = addr(env, src, src_off, src_len);
     char *d = addr(env, dst, dst_off, dst_cap);
     if (codec == 0 || s == NULL || d == NULL) return SPW_E_ARG;
     return spw_compress((spw_codec *)(intptr_t)codec, d, dst_cap, s, src_len, level);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_decompress(JNIEnv *env, jclass c, jlong codec, jobject src,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_decompress(JNIEnv *env, jobject self, jlong codec, jobject src,
                                                                   jint src_off, jint src_len, jobject dst,
                                                                   jint dst_off, jint dst_cap) {
-    (void)c;
+    (void)self;
     char *s = addr(env, src, src_off, src_len);
     char *d = addr(env, dst, dst_off, dst_cap);
     if (codec == 0 || s == NULL || d == NULL) return SPW_E_ARG;
     return spw_decompress((spw_codec *)(intptr_t)codec, d, dst_cap, s, src_len);
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_spillWrite(JNIEnv *env, jclass c, jlong codec, jint fd,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_spillWrite(JNIEnv *env, jobject self, jlong codec, jint fd,
                                                                   jlong file_off, jobject src, jint src_off,
                                                                   jint src_len, jint level, jint max_payload,
                                                                   jobject scratch, jint scratch_cap) {
-    (void)c;
+    (void)self;
     char *s = addr(env, src, src_off, src_len);
     char *t = addr(env, scratch, 0, scratch_cap);
     if (codec == 0 || s == NULL || t == NULL) return SPW_E_ARG;
@@ -172,18 +172,18 @@ JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_spillWrite(JNIEnv *env, 
     return r < 0 ? r : ((jlong)used_codec << 32) | payload;
 }
 
-JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBackend_spillRead(JNIEnv *env, jclass c, jlong codec, jint fd,
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_spillRead(JNIEnv *env, jobject self, jlong codec, jint fd,
                                                                  jlong file_off, jint stored, jobject dst,
                                                                  jint dst_off, jint dst_len, jobject scratch,
                                                                  jint scratch_cap) {
-    (void)c;
+    (void)self;
     char *d = addr(env, dst, dst_off, dst_len);
     char *t = addr(env, scratch, 0, scratch_cap);
     if (codec == 0 || d == NULL || t == NULL) return SPW_E_ARG;
     return spw_spill_read((spw_codec *)(intptr_t)codec, fd, file_off, stored, d, dst_len, t, scratch_cap);
 }
 
-JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBackend_noop0(JNIEnv *env, jclass c, jint x) {
-    (void)env, (void)c;
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_noop(JNIEnv *env, jobject self, jint x) {
+    (void)env, (void)self;
     return spw_noop(x);
 }

@@ -1,0 +1,71 @@
+package dev.spillway.io;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The C core's functions as one binding reaches them (jni, ffm or jna): nothing but the crossing.
+ * Each method is one {@code spw_*} call. Buffers are direct, with absolute offsets that Java has
+ * already checked; results are values {@code >= 0} or negative codes (-errno or SPW_E_*).
+ * {@link NativeCoreBackend} does everything else once for all three: argument checks, handles,
+ * error translation.
+ */
+interface NativeCalls {
+    /** SPW_VERSION_STRING of the loaded library. */
+    String version();
+
+    String strerror(long code);
+
+    int zstdMinLevel();
+
+    int zstdMaxLevel();
+
+    /** spw_open; returns {@code fd << 1 | direct} or a negative code. */
+    long open(byte[] nulTerminatedPath, int flags, int mode);
+
+    int close(int fd);
+
+    long pread(int fd, ByteBuffer buf, int bufOffset, int length, long fileOffset);
+
+    long pwrite(int fd, ByteBuffer buf, int bufOffset, int length, long fileOffset);
+
+    int fdatasync(int fd);
+
+    int fallocate(int fd, long offset, long length);
+
+    int ftruncate(int fd, long length);
+
+    int punchHole(int fd, long offset, long length);
+
+    long fileSize(int fd);
+
+    /** spw_aligned_alloc; 0 on failure. */
+    long alignedAlloc(long size, long alignment);
+
+    void alignedFree(long address);
+
+    /** A direct ByteBuffer over {@code size} bytes at {@code address}. */
+    ByteBuffer wrap(long address, int size);
+
+    int crc32c(int crc, ByteBuffer buf, int offset, int length);
+
+    /** spw_codec_new; 0 on failure. */
+    long codecNew();
+
+    void codecFree(long codec);
+
+    long compress(long codec, ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset,
+            int dstCapacity, int level);
+
+    long decompress(long codec, ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset,
+            int dstCapacity);
+
+    /** spw_spill_write; returns {@code codec << 32 | payload length} or a negative code. */
+    long spillWrite(long codec, int fd, long fileOffset, ByteBuffer src, int srcOffset, int srcLength, int level,
+            int maxPayload, ByteBuffer scratch, int scratchCapacity);
+
+    long spillRead(long codec, int fd, long fileOffset, int storedSize, ByteBuffer dst, int dstOffset, int dstLength,
+            ByteBuffer scratch, int scratchCapacity);
+
+    /** spw_noop: the binding's own cost, for {@link Diagnostics}. */
+    int noop(int x);
+}

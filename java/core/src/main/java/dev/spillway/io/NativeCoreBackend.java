@@ -1,0 +1,233 @@
+package dev.spillway.io;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * The backends over libspillway (jni, ffm, jna): one implementation of the SPI whose only
+ * difference between them is the {@link NativeCalls} binding that crosses into C. Argument checks
+ * come from {@link AbstractIoFile} and {@link AbstractCodec}; return codes become exceptions
+ * through {@link NativeCodes}; a file's descriptor is held for the length of each call so a
+ * concurrent close can never hand it to another file mid-call.
+ */
+final class NativeCoreBackend implements IoBackend {
+    private final BackendKind kind;
+    private final NativeCalls calls;
+    private final int minLevel;
+    private final int maxLevel;
+
+    private NativeCoreBackend(BackendKind kind, NativeCalls calls) {
+        this.kind = kind;
+        this.calls = calls;
+        this.minLevel = calls.zstdMinLevel();
+        this.maxLevel = calls.zstdMaxLevel();
+    }
+
+    /** Wraps a binding after checking that the library it reaches is the version this jar expects. */
+    static IoBackend create(BackendKind kind, NativeCalls calls) {
+        String v = calls.version();
+        if (!NativeLibrary.VERSION.equals(v)) {
+            throw new UnsatisfiedLinkError("libspillway version " + v + " does not match the jar's " + NativeLibrary.VERSION);
+        }
+        return new NativeCoreBackend(kind, calls);
+    }
+
+    @Override
+    public BackendKind kind() {
+        return kind;
+    }
+
+    @Override
+    public IoFile open(Path path, Set<OpenFlag> flags) {
+        byte[] p = (path.toString() + '\0').getBytes(StandardCharsets.UTF_8);
+        long r = calls.open(p, NativeCodes.openFlags(flags), 0600);
+        if (r < 0) {
+            throw NativeCodes.ioError("open", path, -1, -1, r, calls::strerror);
+        }
+        return new CoreFile(path, (int) (r >>> 1), (r & 1) != 0, flags.contains(OpenFlag.READ_ONLY));
+    }
+
+    @Override
+    public AlignedBuffer allocate(int size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("allocate: size " + size + " must be positive");
+        }
+        long address = calls.alignedAlloc(size, ALIGNMENT);
+        if (address == 0) {
+            throw new OutOfMemoryError("spw_aligned_alloc of " + size + " bytes failed");
+        }
+        return new AlignedBuffer(calls.wrap(address, size), address, size, calls::alignedFree);
+    }
+
+    @Override
+    public int crc32c(ByteBuffer data, int offset, int length) {
+        Checks.range("crc32c", data, offset, length);
+        return calls.crc32c(0, data, offset, length);
+    }
+
+    @Override
+    public Codec newCodec() {
+        long handle = calls.codecNew();
+        if (handle == 0) {
+            throw new OutOfMemoryError("spw_codec_new failed");
+        }
+        return new CoreCodec(handle);
+    }
+
+    @Override
+    public int minLevel() {
+        return minLevel;
+    }
+
+    @Override
+    public int maxLevel() {
+        return maxLevel;
+    }
+
+    /** spw_noop through this backend's binding ({@link Diagnostics}). */
+    int noop(int x) {
+        return calls.noop(x);
+    }
+
+    @Override
+    public String toString() {
+        return kind.name().toLowerCase() + " backend over libspillway " + NativeLibrary.VERSION;
+    }
+
+    private final class CoreFile extends AbstractIoFile {
+        private final int fd;
+
+        CoreFile(Path path, int fd, boolean direct, boolean readOnly) {
+            super(path, direct, readOnly);
+            this.fd = fd;
+        }
+
+        @Override
+        int doRead(ByteBuffer dst, int dstOffset, int length, long fileOffset) {
+            return (int) check("pread", calls.pread(fd, dst, dstOffset, length, fileOffset), fileOffset, length);
+        }
+
+        @Override
+        void doWrite(ByteBuffer src, int srcOffset, int length, long fileOffset) {
+            check("pwrite", calls.pwrite(fd, src, srcOffset, length, fileOffset), fileOffset, length);
+        }
+
+        @Override
+        void doSync() {
+            check("fdatasync", calls.fdatasync(fd), -1, -1);
+        }
+
+        @Override
+        void doAllocate(long offset, long length) {
+            if (length > 0) {
+                check("fallocate", calls.fallocate(fd, offset, length), offset, length);
+            }
+        }
+
+        @Override
+        void doTruncate(long length) {
+            check("ftruncate", calls.ftruncate(fd, length), length, -1);
+        }
+
+        @Override
+        boolean doPunchHole(long offset, long length) {
+            if (length == 0) {
+                return true;
+            }
+            long r = calls.punchHole(fd, offset, length);
+            if (r == -Errno.EOPNOTSUPP) {
+                return false;
+            }
+            check("punch hole", r, offset, length);
+            return true;
+        }
+
+        @Override
+        long doSize() {
+            return check("fstat", calls.fileSize(fd), -1, -1);
+        }
+
+        @Override
+        void doClose() {
+            check("close", calls.close(fd), -1, -1);
+        }
+
+        NativeCoreBackend backend() {
+            return NativeCoreBackend.this;
+        }
+
+        private long check(String op, long r, long offset, long length) {
+            if (r < 0) {
+                throw NativeCodes.ioError(op, path(), offset, length, r, calls::strerror);
+            }
+            return r;
+        }
+    }
+
+    private final class CoreCodec extends AbstractCodec {
+        private long handle;
+
+        CoreCodec(long handle) {
+            super(NativeCoreBackend.this);
+            this.handle = handle;
+        }
+
+        @Override
+        int doCompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset, int dstCapacity,
+                int level) {
+            long r = calls.compress(handle, src, srcOffset, srcLength, dst, dstOffset, dstCapacity, level);
+            return (int) NativeCodes.codecResult("compress", r, srcLength, calls::strerror);
+        }
+
+        @Override
+        int doDecompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset, int dstCapacity) {
+            long r = calls.decompress(handle, src, srcOffset, srcLength, dst, dstOffset, dstCapacity);
+            return (int) NativeCodes.codecResult("decompress", r, srcLength, calls::strerror);
+        }
+
+        @Override
+        SpillBlock doSpillWrite(IoFile file, long fileOffset, ByteBuffer src, int srcOffset, int srcLength, int level,
+                int maxPayload, AlignedBuffer scratch) {
+            CoreFile f = own(file, "spill write");
+            f.acquire("spill write");
+            try {
+                long r = calls.spillWrite(handle, f.fd, fileOffset, src, srcOffset, srcLength, level, maxPayload,
+                        scratch.buffer(), scratch.size());
+                return NativeCodes.spillWriteResult(file, fileOffset, srcLength, r, calls::strerror);
+            } finally {
+                f.release();
+            }
+        }
+
+        @Override
+        void doSpillRead(IoFile file, long fileOffset, int storedSize, ByteBuffer dst, int dstOffset, int dstLength,
+                AlignedBuffer scratch) {
+            CoreFile f = own(file, "spill read");
+            f.acquire("spill read");
+            try {
+                long r = calls.spillRead(handle, f.fd, fileOffset, storedSize, dst, dstOffset, dstLength,
+                        scratch.buffer(), scratch.size());
+                NativeCodes.spillReadResult(file, fileOffset, storedSize, r, calls::strerror);
+            } finally {
+                f.release();
+            }
+        }
+
+        /** The fused calls need this backend's descriptor: a file of another backend is a caller's mistake. */
+        private CoreFile own(IoFile file, String op) {
+            if (file instanceof CoreFile && ((CoreFile) file).backend() == NativeCoreBackend.this) {
+                return (CoreFile) file;
+            }
+            throw new IllegalArgumentException(op + ": " + file + " was not opened by this " + kind.name().toLowerCase()
+                    + " backend");
+        }
+
+        @Override
+        void doClose() {
+            calls.codecFree(handle);
+            handle = 0;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.spillway.pool;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The page-hit count of a manager, kept per thread ({@link ThreadState}) so that a hit writes no
+ * shared memory, and summed here on demand. A thread registers its state once, when it first
+ * pins; the states of threads that have died are folded into {@link #retired} and dropped, so a
+ * pool used by many short-lived threads does not keep one state per thread forever.
+ */
+final class HitCounters {
+    /** Live states before the first sweep for dead threads; doubles with the survivors after each. */
+    private static final int FIRST_SWEEP = 64;
+
+    // guarded by this
+    private final List<ThreadState> states = new ArrayList<>();
+    // guarded by this
+    private long retired;
+    // guarded by this
+    private int sweepAt = FIRST_SWEEP;
+
+    /** Registers a thread's state (once per thread, from the ThreadLocal's initializer). */
+    synchronized ThreadState register(ThreadState ts) {
+        states.add(ts);
+        if (states.size() >= sweepAt) {
+            sweep();
+            sweepAt = Math.max(FIRST_SWEEP, 2 * states.size());
+        }
+        return ts;
+    }
+
+    /** Hits of every thread so far. */
+    synchronized long total() {
+        sweep();
+        long sum = retired;
+        for (ThreadState ts : states) {
+            sum += ts.hitTotal();
+        }
+        return sum;
+    }
+
+    /** Threads whose state is registered now (tests check that dead ones go). */
+    synchronized int registered() {
+        return states.size();
+    }
+
+    // a dead thread writes no more: Thread.isAlive() returning false orders its last write before our read
+    private void sweep() {
+        states.removeIf(ts -> {
+            if (ts.ownerAlive()) {
+                return false;
+            }
+            retired += ts.hitTotal();
+            return true;
+        });
+    }
+}
