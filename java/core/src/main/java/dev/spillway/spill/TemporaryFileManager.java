@@ -451,7 +451,7 @@ public final class TemporaryFileManager implements AutoCloseable {
         this.limitResolved = config.sizeLimit() != SIZE_DEFAULT;
         LIVE_OWNERS.add(ownerId);
         for (Directory d : directories) {
-            if (Files.isDirectory(d.path, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isDirectory(d.path, LinkOption.NOFOLLOW_LINKS) && untrustedReason(d.path) == null) {
                 removeStaleFiles(d.path); // clean up after dead owners at start, not only on first spill
             }
         }
@@ -948,26 +948,36 @@ public final class TemporaryFileManager implements AutoCloseable {
     }
 
     /** The directory rule of the class comment: owned by us or root; writable by others only if sticky. */
-    private static void checkTrusted(Path p) throws IOException {
+    private static void checkTrusted(Path p) {
+        String why = untrustedReason(p);
+        if (why != null) {
+            throw new SpillwayException("temporary directory " + p + " " + why);
+        }
+    }
+
+    /** Why a directory breaks the rule, or null; a directory that cannot be read is left to the caller's next step. */
+    private static String untrustedReason(Path p) {
         int mode;
         String owner;
         try {
             mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
             owner = Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName();
         } catch (UnsupportedOperationException | IllegalArgumentException e) {
-            return; // no unix attributes here: the link rule and O_EXCL | O_NOFOLLOW still hold
+            return null; // no unix attributes here: the link rule and O_EXCL | O_NOFOLLOW still hold
+        } catch (IOException e) {
+            return "cannot be inspected (" + e + ")";
         }
         String me = System.getProperty("user.name");
         if (!owner.equals(me) && !owner.equals("root")) {
-            throw new SpillwayException("temporary directory " + p + " is owned by " + owner + ", not by " + me
-                    + " (the user running Spillway) or root; Spillway refuses to spill into another user's directory: "
-                    + "remove it or give another temporary directory");
+            return "is owned by " + owner + ", not by " + me + " (the user running Spillway) or root; Spillway refuses "
+                    + "to spill into another user's directory: remove it or give another temporary directory";
         }
         if ((mode & 0022) != 0 && (mode & 01000) == 0) {
-            throw new SpillwayException(String.format("temporary directory %s is writable by other users (mode %04o) "
-                    + "without the sticky bit, so they could remove or replace spilled files; Spillway refuses it: "
-                    + "chmod go-w (or +t) it, or give another temporary directory", p, mode & 07777));
+            return String.format("is writable by other users (mode %04o) without the sticky bit, so they could remove "
+                    + "or replace spilled files; Spillway refuses it: chmod go-w (or +t) it, or give another temporary "
+                    + "directory", mode & 07777);
         }
+        return null;
     }
 
     /** Removes the files of owners that are no longer alive, and temp files whose owner record is gone. */

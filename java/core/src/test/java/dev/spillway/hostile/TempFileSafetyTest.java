@@ -155,10 +155,12 @@ class TempFileSafetyTest {
     void aDirectoryOthersCouldTamperWithIsRefused(IoBackend b) throws Exception {
         Path open = Files.createDirectory(tmp.resolve("world-writable"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path deadLookalike = Files.writeString(open.resolve("spillway-4194002-deadbeef-c64k-0.tmp"), "not ours to judge");
         try (TemporaryFileManager m = manager(b, open); AlignedBuffer src = b.allocate(BLOCK)) {
             SpillwayException e = assertThrows(SpillwayException.class, () -> m.write(src.buffer(), 0, BLOCK));
             assertTrue(e.getMessage().contains("writable by other users"), e.getMessage());
         }
+        assertTrue(Files.exists(deadLookalike), "no start-up clean-up in a directory it refuses");
         Path sticky = Files.createDirectory(tmp.resolve("sticky"));
         Files.setAttribute(sticky, "unix:mode", 01777); // like /tmp: others cannot remove or rename our files
         try (TemporaryFileManager m = manager(b, sticky); AlignedBuffer src = b.allocate(BLOCK)) {
