@@ -6,7 +6,7 @@
 #   ./build.sh run -- ARGS   run the spillway CLI with ARGS (demo, trace, inspect, bench ...)
 #   ./build.sh test       C tests under ASan+UBSan, all Java tests on JDK >= 22, base tests on JDK 17
 #   ./build.sh samples    run the Panama interop samples
-#   ./build.sh bench      write the benchmark report (see java/cli)
+#   ./build.sh bench [--quick] [--out DIR]   run the benchmark suite, write a Markdown report with plots
 #   ./build.sh clean
 #
 # Environment: JAVA_HOME (used if it is a JDK >= 22), JDK17_HOME (for the JDK 17 test run),
@@ -155,6 +155,13 @@ jdk17_tests() {
   surefire_summary "Java base-library tests, JDK 17"
 }
 
+# The native harness the report compares against (build/native/spw_bench, where the CLI looks for it).
+native_bench() {
+  say "building the native benchmark harness (build/native/spw_bench)"
+  cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build/native --target spw_bench -j2 >/dev/null
+}
+
 cli_jar() { ls "$ROOT"/java/cli/target/spillway-cli-*-all.jar 2>/dev/null | head -1; }
 
 run_cli() {
@@ -174,7 +181,7 @@ case "$cmd" in
     echo "tests: $TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped (Java; C tests: see ctest above)" ;;
   demo) prerequisites; build; run_cli demo "$@" ;;
   run) prerequisites; [ "${1:-}" = "--" ] && shift; run_cli "$@" ;;
-  bench) prerequisites; build; run_cli bench "$@" ;;
+  bench) prerequisites; build; native_bench; run_cli bench "$@" ;;
   samples) prerequisites; "${MVN[@]}" -pl java/core,java/samples package -DskipTests -Dspillway.samples.run=true ;;
   clean) rm -rf build; command -v mvn >/dev/null && mvn -q clean || true ;;
   -h|--help|help) sed -n '2,14p' "$0" ;;

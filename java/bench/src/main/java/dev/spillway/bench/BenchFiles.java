@@ -4,9 +4,12 @@ import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.IoFile;
 import dev.spillway.io.OpenFlag;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.SplittableRandom;
 
@@ -66,6 +69,19 @@ final class BenchFiles {
             }
         }
         return out;
+    }
+
+    /**
+     * Incompressible bytes, byte for byte what spw_bench's fill_random makes from the same seed
+     * (xorshift64* words stored little-endian), so both sides spill the very same block.
+     */
+    static byte[] random(int n, long seed) {
+        long[] state = {seed};
+        ByteBuffer out = ByteBuffer.allocate((n + 7) & ~7).order(ByteOrder.LITTLE_ENDIAN);
+        while (out.hasRemaining()) {
+            out.putLong(next(state));
+        }
+        return Arrays.copyOf(out.array(), n);
     }
 
     /** spw_bench's next_rand (xorshift64*). */

@@ -25,6 +25,7 @@ public final class Main {
             "  trace FILE... [--policy NAME,...] [--sizes N,...] [--csv] [--plot FILE.png]",
             "                     replay key traces through eviction policies, caffeine and the optimum",
             "  inspect PATH       a page file's header and free list, or a temporary directory's files and owners",
+            BenchReport.USAGE,
             "options for every command: --stacktrace (show the stack trace of an error), --help");
 
     private Main() {
@@ -51,6 +52,8 @@ public final class Main {
                     return Trace.run(Options.parse(rest), out, err);
                 case "inspect":
                     return Inspect.run(Options.parse(rest), out);
+                case "bench":
+                    return BenchReport.run(Options.parse(rest), out);
                 default:
                     throw new UsageException("unknown command '" + cmd + "' (try --help)");
             }
