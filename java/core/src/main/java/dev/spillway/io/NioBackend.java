@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.LinkOption;
@@ -17,6 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashSet;
@@ -64,7 +66,7 @@ final class NioBackend implements IoBackend {
             Set<OpenOption> withDirect = new HashSet<>(opts);
             withDirect.add(ExtendedOpenOption.DIRECT);
             try {
-                return new NioFile(path, FileChannel.open(path, withDirect, MODE_0600), true, readOnly);
+                return new NioFile(path, FileChannel.open(path, withDirect, MODE_0600), true, readOnly, withDirect);
             } catch (IOException e) {
                 if (!isInvalidArgument(e)) {
                     throw error("open", path, -1, -1, e);
@@ -75,7 +77,7 @@ final class NioBackend implements IoBackend {
             }
         }
         try {
-            return new NioFile(path, FileChannel.open(path, opts, MODE_0600), false, readOnly);
+            return new NioFile(path, FileChannel.open(path, opts, MODE_0600), false, readOnly, opts);
         } catch (IOException e) {
             throw error("open", path, -1, -1, e);
         }
@@ -150,30 +152,102 @@ final class NioBackend implements IoBackend {
         return new NativeIoException(op, path, offset, length, errno, text, e);
     }
 
+    /**
+     * A FileChannel is interruptible: an interrupt of a thread in (or entering) one of its calls
+     * closes it for every thread. The C core retries EINTR; here an interrupt must not fail the call
+     * nor break the file for others (a page file or a temp file full of spilled blocks). So each
+     * call runs with the caller's interrupt cleared and restored after, and a channel closed under a
+     * call anyway (the interrupt came during it, here or in another thread) is reopened and the call
+     * retried. The file is reopened by path, without create or truncate, and only if the path still
+     * names the same file (its file key).
+     */
     private static final class NioFile extends AbstractIoFile {
-        private final FileChannel ch;
+        /**
+         * Reopens tried for one call. Each resumes where the last stopped, so only interrupts
+         * arriving faster than one read or write completes exhaust them.
+         */
+        private static final int MAX_REOPENS = 100;
 
-        NioFile(Path path, FileChannel ch, boolean direct, boolean readOnly) {
+        private volatile FileChannel ch;
+        private final Set<OpenOption> reopenOptions;
+        private final Object fileKey;
+
+        NioFile(Path path, FileChannel ch, boolean direct, boolean readOnly, Set<OpenOption> options) {
             super(path, direct, readOnly);
             this.ch = ch;
+            Set<OpenOption> o = new HashSet<>(options);
+            o.remove(StandardOpenOption.CREATE);
+            o.remove(StandardOpenOption.CREATE_NEW);
+            o.remove(StandardOpenOption.TRUNCATE_EXISTING);
+            this.reopenOptions = o;
+            this.fileKey = fileKeyOf(path);
+        }
+
+        private static Object fileKeyOf(Path path) {
+            try {
+                return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            } catch (IOException e) {
+                return null;
+            }
+        }
+
+        private interface ChannelCall<T> {
+            T run(FileChannel c) throws IOException;
+        }
+
+        private <T> T call(ChannelCall<T> op) throws IOException {
+            boolean interrupted = Thread.interrupted();
+            try {
+                for (int reopens = 0;; reopens++) {
+                    FileChannel c = ch;
+                    try {
+                        return op.run(c);
+                    } catch (ClosedChannelException e) { // ClosedByInterrupt, AsynchronousClose, or closed just before
+                        // our own close never runs under a call (AbstractIoFile), so an interrupt closed it
+                        interrupted |= Thread.interrupted();
+                        if (reopens == MAX_REOPENS) {
+                            throw e;
+                        }
+                        reopen(c);
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        private synchronized void reopen(FileChannel closed) throws IOException {
+            if (ch != closed) {
+                return; // another call reopened it already
+            }
+            FileChannel c = FileChannel.open(path(), reopenOptions);
+            Object key = fileKeyOf(path());
+            if (fileKey == null || !fileKey.equals(key)) {
+                c.close();
+                throw new ClosedChannelException(); // the path names another file now: this one stays closed
+            }
+            ch = c;
         }
 
         @Override
         int doRead(ByteBuffer dst, int dstOffset, int length, long fileOffset) {
             ByteBuffer b = dst.duplicate().limit(dstOffset + length).position(dstOffset);
-            int done = 0;
             try {
-                while (b.hasRemaining()) {
-                    if (isDirect() && (fileOffset + done) % IoBackend.ALIGNMENT != 0) {
-                        break; // an O_DIRECT read stops short of a block boundary only at end of file
+                // progress is the buffer's position: a call closed by an interrupt may have moved it and lost its count
+                return call(c -> {
+                    while (b.hasRemaining()) {
+                        int done = b.position() - dstOffset;
+                        if (isDirect() && (fileOffset + done) % IoBackend.ALIGNMENT != 0) {
+                            break; // an O_DIRECT read stops short of a block boundary only at end of file
+                        }
+                        if (c.read(b, fileOffset + done) < 0) {
+                            break;
+                        }
                     }
-                    int n = ch.read(b, fileOffset + done);
-                    if (n < 0) {
-                        break;
-                    }
-                    done += n;
-                }
-                return done;
+                    return b.position() - dstOffset;
+                });
             } catch (IOException e) {
                 throw error("pread", path(), fileOffset, length, e);
             }
@@ -182,11 +256,13 @@ final class NioBackend implements IoBackend {
         @Override
         void doWrite(ByteBuffer src, int srcOffset, int length, long fileOffset) {
             ByteBuffer b = src.duplicate().limit(srcOffset + length).position(srcOffset);
-            int done = 0;
             try {
-                while (b.hasRemaining()) {
-                    done += ch.write(b, fileOffset + done);
-                }
+                call(c -> {
+                    while (b.hasRemaining()) {
+                        c.write(b, fileOffset + b.position() - srcOffset);
+                    }
+                    return null;
+                });
             } catch (IOException e) {
                 throw error("pwrite", path(), fileOffset, length, e);
             }
@@ -195,7 +271,10 @@ final class NioBackend implements IoBackend {
         @Override
         void doSync() {
             try {
-                ch.force(false);
+                call(c -> {
+                    c.force(false);
+                    return null;
+                });
             } catch (IOException e) {
                 throw error("fdatasync", path(), -1, -1, e);
             }
@@ -204,7 +283,7 @@ final class NioBackend implements IoBackend {
         @Override
         void doAllocate(long offset, long length) {
             try {
-                long size = ch.size();
+                long size = call(FileChannel::size);
                 long end = offset + length;
                 if (end <= size) {
                     return;
@@ -226,8 +305,8 @@ final class NioBackend implements IoBackend {
         @Override
         void doTruncate(long length) {
             try {
-                if (length < ch.size()) {
-                    ch.truncate(length);
+                if (length < call(FileChannel::size)) {
+                    call(c -> c.truncate(length));
                 } else {
                     // FileChannel.truncate never grows a file
                     try (SeparateDescriptor f = new SeparateDescriptor(path())) {
@@ -247,7 +326,7 @@ final class NioBackend implements IoBackend {
         @Override
         long doSize() {
             try {
-                return ch.size();
+                return call(FileChannel::size);
             } catch (IOException e) {
                 throw error("fstat", path(), -1, -1, e);
             }

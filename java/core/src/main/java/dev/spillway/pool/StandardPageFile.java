@@ -4,9 +4,11 @@ import dev.spillway.AccessIntent;
 import dev.spillway.ClosedException;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import dev.spillway.SpillwayException;
 import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.IoFile;
+import dev.spillway.io.NativeIoException;
 import dev.spillway.io.OpenFlag;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -21,11 +23,23 @@ import java.util.Set;
  * its descriptor slot in the {@link OpenFileCache}. Page contents live in the manager's frames;
  * this class reads and writes them for it. The format is {@link PageFileFormat}.
  *
+ * <p><b>Crash consistency.</b> A flush writes the dirty pages, then the header (page count, free-list
+ * head and count), then the free-list nodes of pages freed since the last header, then fdatasync.
+ * Between flushes a page reaches the disk only by eviction's write-back, whole and checksummed; a
+ * free reaches it only with the next header. So after a crash (the process killed; the tests use
+ * SIGKILL) the header is the one of the last flush that wrote it, and every page holds a state it
+ * had at that flush or later: its flushed data, data written since, or zeros for a page allocated
+ * since; a torn page fails its checksum when read, and so does a new page that a flush counted while
+ * it was held for writing (the file is extended over it). Where a crash hit after a page was reused (or
+ * its node rewritten) but before the header, the header's free list no longer matches the disk;
+ * {@link #open} sees it and rebuilds the list from the pages' kinds on disk.
+ *
  * <p>Lock order: {@link #closeLock}, the manager's eviction lock, a page-table partition, this
  * file's monitor (header state), the open-file cache. I/O happens under this monitor only for the
  * header and free-list nodes.
  */
 final class StandardPageFile implements PageFile {
+    private static final System.Logger LOG = System.getLogger("dev.spillway.pool");
     private final StandardBufferManager manager;
     private final IoBackend backend;
     private final Path path;
@@ -51,6 +65,11 @@ final class StandardPageFile implements PageFile {
     /** Pages on the free list or between free list and table (being freed or allocated). Guarded by this. */
     private final Set<Long> unavailable = new HashSet<>();
     private boolean headerDirty; // guarded by this
+    /**
+     * Free-stack entries below this index are the list of the header on disk; those above were
+     * pushed since, and their nodes are written only with the next header. Guarded by this.
+     */
+    private int durableDepth;
 
     private StandardPageFile(StandardBufferManager manager, IoBackend backend, Path path, int pageSize, int fileId,
             long pageCount, long[] freeStack) {
@@ -63,6 +82,7 @@ final class StandardPageFile implements PageFile {
         this.pageCount = pageCount;
         this.freeStack = freeStack;
         this.freeSize = freeStack.length;
+        this.durableDepth = freeStack.length;
         for (long p : freeStack) {
             unavailable.add(p);
         }
@@ -91,7 +111,10 @@ final class StandardPageFile implements PageFile {
         return f;
     }
 
-    /** Opens and checks an existing file, writing nothing to it; expectedPageSize 0 accepts any. */
+    /**
+     * Opens and checks an existing file; expectedPageSize 0 accepts any. Writes nothing to it, except
+     * to rebuild a free list a crash left stale ({@link #rebuildFreeList}).
+     */
     static StandardPageFile open(StandardBufferManager manager, IoBackend backend, OpenFileCache cache, Path path,
             int expectedPageSize, int fileId) {
         if (expectedPageSize != 0) {
@@ -105,7 +128,12 @@ final class StandardPageFile implements PageFile {
                 int read = io.read(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
                 h = PageFileFormat.decodeHeader(backend, buf.buffer(), read, size, path, expectedPageSize);
             }
-            long[] stack = readFreeList(backend, io, path, h, size);
+            long[] stack;
+            try {
+                stack = readFreeList(backend, io, path, h, size);
+            } catch (StaleFreeList e) {
+                stack = rebuildFreeList(backend, io, path, h, size, e.getMessage());
+            }
             StandardPageFile f = new StandardPageFile(manager, backend, path, h.pageSize(), fileId, h.pageCount(), stack);
             cache.adopt(f, io);
             return f;
@@ -113,6 +141,70 @@ final class StandardPageFile implements PageFile {
             io.close();
             throw e;
         }
+    }
+
+    /**
+     * A free list that later steps changed before a crash let them reach the header. Pages freed or
+     * reused write their node or data at once, but the header follows only at the next flush; so
+     * after a crash the header's list can lead, through nodes whose checksums are all good, to a
+     * page that was reused (now a data page), end early, run long, or point past the header's page
+     * count. Only these shapes are read as a crash; a node that fails its checksum is corruption.
+     */
+    private static final class StaleFreeList extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StaleFreeList(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Rebuilds the free list after a crash from what each page is on disk: a page whose node is a
+     * valid free-list node is free, any other page is allocated (data, or unreadable and reported
+     * when read). Every page then holds its state as of the last flush or a later one: a freed page
+     * is free, a reused page keeps its new data, one reused but not yet written stays free. The
+     * nodes are rewritten into one chain, then the header, then fdatasync. O(pages), after a crash only.
+     */
+    private static long[] rebuildFreeList(IoBackend backend, IoFile io, Path path, PageFileFormat.Header h, long size,
+            String why) {
+        int ps = h.pageSize();
+        long[] free = new long[16];
+        int n = 0;
+        try (AlignedBuffer buf = backend.allocate(ps)) {
+            ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
+            for (long page = 1; page < h.pageCount(); page++) {
+                int read = io.read(b, 0, ps, page * ps);
+                int kind;
+                try {
+                    kind = PageFileFormat.checkPage(backend, b, ps, read, size, path, page);
+                } catch (dev.spillway.CorruptDataException e) {
+                    continue; // allocated as far as the list goes; a pin reports it
+                }
+                if (kind == PageFileFormat.KIND_FREE) {
+                    if (n == free.length) {
+                        free = java.util.Arrays.copyOf(free, n * 2);
+                    }
+                    free[n++] = page;
+                }
+            }
+            // one chain: free[0] at the bottom (next 0) ... free[n-1] the head
+            for (int i = 0; i < n; i++) {
+                for (int off = 0; off < ps; off += 8) {
+                    b.putLong(off, 0);
+                }
+                PageFileFormat.encodeFreePage(backend, b, ps, i == 0 ? 0 : free[i - 1]);
+                io.write(b, 0, ps, free[i] * ps);
+            }
+        }
+        try (AlignedBuffer buf = backend.allocate(PageFileFormat.HEADER_BYTES)) {
+            PageFileFormat.encodeHeader(backend, buf.buffer(),
+                    new PageFileFormat.Header(ps, h.pageCount(), n == 0 ? 0 : free[n - 1], n));
+            io.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
+        }
+        io.sync();
+        LOG.log(System.Logger.Level.WARNING, "page file " + path + " was not closed cleanly (" + why + "): rebuilt its"
+                + " free list from the pages on disk, " + n + " free pages");
+        return java.util.Arrays.copyOf(free, n);
     }
 
     /** Walks the free list from its head, checking every node; returns it as a stack (head last). */
@@ -129,8 +221,11 @@ final class StandardPageFile implements PageFile {
             long page = h.freeHead();
             for (int i = 0; i < n; i++) {
                 if (page < 1 || page >= h.pageCount()) {
-                    throw new dev.spillway.CorruptDataException("open page file " + path + ": free list entry " + i
-                            + " points to page " + page + ", outside 1.." + (h.pageCount() - 1));
+                    String what = "free list entry " + i + " points to page " + page + ", outside 1.." + (h.pageCount() - 1);
+                    if (i == 0) {
+                        throw new dev.spillway.CorruptDataException("open page file " + path + ": " + what);
+                    }
+                    throw new StaleFreeList(what); // a node rewritten after the header (its checksum is good)
                 }
                 if (i == list.length) {
                     list = java.util.Arrays.copyOf(list, (int) Math.min(n, 2L * i));
@@ -139,14 +234,12 @@ final class StandardPageFile implements PageFile {
                 int read = io.read(b, 0, ps, page * ps);
                 int kind = PageFileFormat.checkPage(backend, b, ps, read, size, path, page);
                 if (kind != PageFileFormat.KIND_FREE) {
-                    throw new dev.spillway.CorruptDataException("open page file " + path + ": page " + page
-                            + " is on the free list but is a data page on disk");
+                    throw new StaleFreeList("page " + page + " is on the header's free list but is a data page on disk");
                 }
                 page = b.getLong(8);
             }
             if (page != 0) {
-                throw new dev.spillway.CorruptDataException("open page file " + path + ": the free list is longer than the "
-                        + n + " pages its header counts (or has a cycle)");
+                throw new StaleFreeList("the free list is longer than the " + n + " pages its header counts");
             }
         }
         long[] stack = new long[list.length];
@@ -254,6 +347,7 @@ final class StandardPageFile implements PageFile {
         long page;
         if (freeSize > 0) {
             page = freeStack[--freeSize]; // already in unavailable
+            durableDepth = Math.min(durableDepth, freeSize);
         } else {
             if (pageCount >= PageFileFormat.MAX_PAGES) {
                 throw new IllegalStateException("allocate a page in " + path + ": the file has " + pageCount
@@ -278,17 +372,12 @@ final class StandardPageFile implements PageFile {
         unavailable.add(page);
     }
 
-    /** Step two: write the free-list node and push it. On failure the page is allocated again. */
+    /**
+     * Step two: push it on the free list. Its node is not written now but with the next header
+     * ({@link #writeHeaderIfDirty}): until then the page keeps its data on disk, so a crash before
+     * that flush finds it as the last flush left it.
+     */
     synchronized void linkFree(long page) {
-        long head = freeSize > 0 ? freeStack[freeSize - 1] : 0;
-        try (AlignedBuffer buf = backend.allocate(pageSize)) {
-            ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
-            PageFileFormat.encodeFreePage(backend, b, pageSize, head);
-            write("free", page, b);
-        } catch (RuntimeException | Error e) {
-            unavailable.remove(page);
-            throw e;
-        }
         if (freeSize == freeStack.length) {
             freeStack = java.util.Arrays.copyOf(freeStack, Math.max(16, freeSize * 2));
         }
@@ -296,22 +385,44 @@ final class StandardPageFile implements PageFile {
         headerDirty = true;
     }
 
+    /**
+     * Writes the header, then the nodes of pages freed since the last one (the caller syncs). The
+     * header goes first: if a crash stops the nodes half way, the header's list leads to a page that
+     * is still data on disk, which {@link #open} reads as a crash and repairs ({@link #rebuildFreeList});
+     * nodes first could instead leave a freed page as a node the old header does not list.
+     */
     synchronized void writeHeaderIfDirty() {
         if (!headerDirty) {
             return;
         }
         long head = freeSize > 0 ? freeStack[freeSize - 1] : 0;
+        OpenFileCache cache = manager.fileCache();
         try (AlignedBuffer buf = backend.allocate(PageFileFormat.HEADER_BYTES)) {
             PageFileFormat.encodeHeader(backend, buf.buffer(),
                     new PageFileFormat.Header(pageSize, pageCount, head, freeSize));
-            OpenFileCache cache = manager.fileCache();
             IoFile f = cache.acquire(this, "write header of");
             try {
+                long counted = pageCount * pageSize;
+                if (f.size() < counted) {
+                    // a page the header counts has not reached the disk (held for writing through this
+                    // flush): extend over it, so a crash leaves one unreadable page, not a file too short to open
+                    f.truncate(counted);
+                }
                 f.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
             } finally {
                 cache.release(this);
             }
         }
+        if (durableDepth < freeSize) {
+            try (AlignedBuffer buf = backend.allocate(pageSize)) {
+                ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = durableDepth; i < freeSize; i++) {
+                    PageFileFormat.encodeFreePage(backend, b, pageSize, i == 0 ? 0 : freeStack[i - 1]);
+                    write("free", freeStack[i], b);
+                }
+            }
+        }
+        durableDepth = freeSize;
         headerDirty = false;
     }
 
@@ -324,6 +435,10 @@ final class StandardPageFile implements PageFile {
         try {
             read = f.read(dst, 0, pageSize, page * pageSize);
             size = read < pageSize ? f.size() : -1;
+        } catch (NativeIoException e) {
+            // the OS error names offset, not page: say which page, and that nothing was cached
+            throw new SpillwayException("read page " + page + " of " + path + " failed (nothing was cached; a retry"
+                    + " reads it again): " + e.getMessage(), e);
         } finally {
             cache.release(this);
         }

@@ -281,7 +281,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                 IoFile f;
                 if (a.newFile()) {
                     try {
-                        f = backend.open(pathOf(a.fileIndex()), NEW_FILE);
+                        f = openNew(pathOf(a.fileIndex()));
                     } catch (RuntimeException e) {
                         slots.abandonNewFile(a.fileIndex());
                         throw e;
@@ -294,6 +294,30 @@ public final class TemporaryFileManager implements AutoCloseable {
                 return new Placement(a.fileIndex(), a.slot(), f, a.newFile());
             } finally {
                 lock.unlock();
+            }
+        }
+
+        /**
+         * Creates a file of this class. The name carries this manager's owner id, so a file already
+         * there is one of ours whose delete failed earlier (the slot allocator reuses file indexes):
+         * without this, one failed delete would make every later file of the class fail with EEXIST.
+         * Remove the leftover and create again, once; if it cannot be removed, the EEXIST stands.
+         */
+        private IoFile openNew(Path path) {
+            try {
+                return backend.open(path, NEW_FILE);
+            } catch (NativeIoException e) {
+                if (e.errno() != dev.spillway.io.Errno.EEXIST) {
+                    throw e;
+                }
+                try {
+                    Files.deleteIfExists(path); // a link is removed, never followed
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                    throw e;
+                }
+                LOG.log(Level.INFO, "removed " + path + ", left behind by a failed delete, to create it again");
+                return backend.open(path, NEW_FILE);
             }
         }
 

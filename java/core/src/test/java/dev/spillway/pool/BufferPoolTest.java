@@ -15,7 +15,10 @@ import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.SpillwayException;
 import dev.spillway.eviction.EvictionPolicies;
+import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
+import dev.spillway.testing.FaultInjectingBackend;
+import dev.spillway.testing.FaultInjectingBackend.Op;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.nio.file.Path;
@@ -199,7 +202,7 @@ class BufferPoolTest extends PoolTestBase {
     @ParameterizedTest
     @MethodSource("backends")
     void failedWriteBackKeepsThePageDirtyAndResident(IoBackend real) {
-        FaultyBackend b = new FaultyBackend(real);
+        FaultInjectingBackend b = new FaultInjectingBackend(real, 1);
         StandardBufferManager m = manager(b, 2 * PS);
         Path p = dir.resolve("fail.pf");
         PageFile f = m.createPageFile(p, PS);
@@ -208,7 +211,7 @@ class BufferPoolTest extends PoolTestBase {
         f.flush();
         write(f, f.allocatePage(), 21); // evicts page 1 (clean)
         write(f, 2, 22); // page 2 dirty again and most recent; resident now: 3 and 2, both dirty
-        b.failWrites.set(true);
+        b.inject(Op.WRITE).errno(Errno.EIO);
         try {
             SpillwayException e = assertThrows(SpillwayException.class, () -> f.pin(1, AccessIntent.READ));
             assertTrue(e.getMessage().contains("page 3") && e.getMessage().contains(p.toString())
@@ -220,7 +223,7 @@ class BufferPoolTest extends PoolTestBase {
             assertTrue(f.isOpen(), "a file whose pages cannot be written stays open");
             m.checkInvariants();
         } finally {
-            b.failWrites.set(false);
+            b.clear();
         }
         verify(f, 1, 21); // now the eviction succeeds
         f.close();
@@ -234,20 +237,20 @@ class BufferPoolTest extends PoolTestBase {
     @ParameterizedTest
     @MethodSource("backends")
     void failedWriteBackWhileLoweringTheLimitKeepsTheOldLimit(IoBackend real) {
-        FaultyBackend b = new FaultyBackend(real);
+        FaultInjectingBackend b = new FaultInjectingBackend(real, 1);
         StandardBufferManager m = manager(b, 8 * PS);
         PageFile f = m.createPageFile(dir.resolve("lower.pf"), PS);
         for (int i = 0; i < 8; i++) {
             write(f, f.allocatePage(), 40);
         }
-        b.failWrites.set(true);
+        b.inject(Op.WRITE).errno(Errno.EIO);
         try {
             SpillwayException e = assertThrows(SpillwayException.class, () -> m.setMemoryLimit(2 * PS));
             assertTrue(e.getMessage().contains("stays dirty"), e.getMessage());
             assertEquals(8 * PS, m.memoryLimit());
             assertEquals(8, m.residentPages());
         } finally {
-            b.failWrites.set(false);
+            b.clear();
         }
         m.setMemoryLimit(2 * PS);
         for (int i = 1; i <= 8; i++) {
@@ -265,12 +268,12 @@ class BufferPoolTest extends PoolTestBase {
             write(f, f.allocatePage(), 4);
         }
         f.close();
-        FaultyBackend b = new FaultyBackend(real);
+        FaultInjectingBackend b = new FaultInjectingBackend(real, 1);
         StandardBufferManager m2 = manager(b, 1 << 20);
         PageFile g = m2.openPageFile(p);
         int threads = 8;
         for (long page = 1; page <= 4; page++) {
-            long before = b.reads.get();
+            long before = b.calls(Op.READ);
             CountDownLatch go = new CountDownLatch(1);
             ExecutorService ex = Executors.newFixedThreadPool(threads);
             List<Future<?>> fs = new ArrayList<>();
@@ -287,7 +290,7 @@ class BufferPoolTest extends PoolTestBase {
                 fu.get(30, TimeUnit.SECONDS);
             }
             ex.shutdown();
-            assertEquals(1, b.reads.get() - before, "page " + page + " was read more than once");
+            assertEquals(1, b.calls(Op.READ) - before, "page " + page + " was read more than once");
         }
     }
 
@@ -340,7 +343,7 @@ class BufferPoolTest extends PoolTestBase {
     @ParameterizedTest
     @MethodSource("backends")
     void evictionNeverPicksAPinnedPage(IoBackend real) {
-        FaultyBackend b = new FaultyBackend(real);
+        FaultInjectingBackend b = new FaultInjectingBackend(real, 1);
         StandardBufferManager m = manager(b, 3 * PS);
         PageFile f = m.createPageFile(dir.resolve("pinned-stays.pf"), PS);
         for (int i = 0; i < 20; i++) {
@@ -354,34 +357,34 @@ class BufferPoolTest extends PoolTestBase {
                     assertTrue(m.memoryUsed() <= 3 * PS);
                 }
             }
-            long reads = b.reads.get();
+            long reads = b.calls(Op.READ);
             assertEquals(-1, held.getLong(0), "the pinned page's memory stayed in place");
             try (PageHandle again = f.pin(1, AccessIntent.READ)) {
                 assertEquals(-1, again.getLong(0));
             }
-            assertEquals(reads, b.reads.get(), "the pinned page was never evicted, so never read again");
+            assertEquals(reads, b.calls(Op.READ), "the pinned page was never evicted, so never read again");
         }
     }
 
     @ParameterizedTest
     @MethodSource("backends")
     void flushLeavesAPageHeldForWritingDirtyUntilItIsReleased(IoBackend real) {
-        FaultyBackend b = new FaultyBackend(real);
+        FaultInjectingBackend b = new FaultInjectingBackend(real, 1);
         StandardBufferManager m = manager(b, 1 << 20);
         Path p = dir.resolve("held.pf");
         PageFile f = m.createPageFile(p, PS);
         write(f, f.allocatePage(), 60);
         f.flush();
-        long writes = b.writes.get();
+        long writes = b.calls(Op.WRITE);
         PageHandle h = f.pin(1, AccessIntent.WRITE);
         h.putLong(0, 1234);
         f.flush();
-        assertEquals(writes, b.writes.get(), "nothing written: the page is held for writing");
+        assertEquals(writes, b.calls(Op.WRITE), "nothing written: the page is held for writing");
         h.close();
         f.flush();
-        assertEquals(writes + 1, b.writes.get(), "released: the page is written now");
+        assertEquals(writes + 1, b.calls(Op.WRITE), "released: the page is written now");
         f.flush();
-        assertEquals(writes + 1, b.writes.get(), "clean pages are not written again");
+        assertEquals(writes + 1, b.calls(Op.WRITE), "clean pages are not written again");
         f.close();
         PageFile g = manager(real, 1 << 20).openPageFile(p);
         try (PageHandle r = g.pin(1, AccessIntent.READ)) {

@@ -18,8 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Managers made by a test are validated after it (pins back to zero, no frame leaked, PAGE_CACHE
- * accounting equal to the resident frames, policy tracking exactly the resident pages), then
- * closed, and then no aligned buffer may be left.
+ * accounting equal to the resident frames, policy tracking exactly the resident pages; the transient
+ * buffers' own invariants), then closed, and then no native memory may be left: no aligned buffer,
+ * no zstd codec.
  */
 abstract class PoolTestBase {
     @TempDir
@@ -50,11 +51,13 @@ abstract class PoolTestBase {
     void validateAndClose() {
         for (StandardBufferManager m : managers) {
             m.checkInvariants();
+            assertEquals(List.of(), m.transientBuffers().checkInvariants(), "transient buffer invariants");
             m.close();
             assertEquals(0, m.memoryUsed(), "memory still accounted after close");
         }
         managers.clear();
         assertEquals(0, AlignedBuffer.liveCount(), "aligned buffers leaked");
+        assertEquals(0, Backends.liveCodecs(), "zstd codecs (native contexts) leaked");
     }
 
     /** Fills a page with a pattern derived from (seed, page). */

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Shared by the spill tests: pools made here are validated after each test (accounting equals
  * the live buffers, every temporary slot accounted for), then closed and checked for leftovers
- * (no memory accounted, no temporary file of the pool, no aligned buffer leaked).
+ * (no memory accounted, no temporary file of the pool, no aligned buffer or zstd codec leaked).
  */
 abstract class SpillTestSupport {
     static final int BLOCK = TemporaryFileManager.BLOCK_SIZE;
@@ -97,6 +97,7 @@ abstract class SpillTestSupport {
             fixtures.clear();
         }
         assertEquals(0, AlignedBuffer.liveCount(), "aligned buffers leaked");
+        assertEquals(0, Backends.liveCodecs(), "zstd codecs (native contexts) leaked");
     }
 
     // ---------------------------------------------------------------- data

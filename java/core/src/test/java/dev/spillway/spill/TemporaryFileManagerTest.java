@@ -9,6 +9,7 @@ import dev.spillway.CorruptDataException;
 import dev.spillway.TempFileInfo;
 import dev.spillway.TemporaryDirectoryLimitException;
 import dev.spillway.io.AlignedBuffer;
+import dev.spillway.io.Backends;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.SpillFormat;
 import java.io.IOException;
@@ -52,6 +53,7 @@ class TemporaryFileManagerTest {
             c.close();
         }
         assertEquals(0, AlignedBuffer.liveCount(), "aligned buffers leaked");
+        assertEquals(0, Backends.liveCodecs(), "zstd codecs (native contexts) leaked");
     }
 
     private TemporaryFileManager manager(IoBackend backend, TemporaryFileManager.Config c) {

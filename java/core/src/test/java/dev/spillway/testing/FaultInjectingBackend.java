@@ -19,6 +19,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongPredicate;
 import java.util.function.Predicate;
 
 /**
@@ -31,6 +32,10 @@ import java.util.function.Predicate;
  * io.inject(Op.SPILL_READ).errno(Errno.EIO).probability(0.1);       // 10% of spill reads fail
  * io.inject(Op.WRITE).shortWrite(true).times(1);                    // half the bytes, then ENOSPC
  * io.inject(Op.SPILL_WRITE).shortWrite(false).times(1);             // torn: half the block, "success"
+ * io.inject(Op.READ).shortRead().times(1);                          // half the bytes, as if at end of file
+ * io.inject(Op.SYNC).errno(Errno.EIO).times(1);                     // a failing fdatasync
+ * io.inject(Op.READ).interrupt().times(1);                          // the calling thread is interrupted (EINTR's Java twin)
+ * io.inject(Op.WRITE).at(o -> o != 0);                              // only writes away from offset 0 (not a page file's header)
  * </pre>
  *
  * A failing I/O operation throws the {@link NativeIoException} the real backends throw (with the
@@ -55,6 +60,9 @@ public final class FaultInjectingBackend implements IoBackend {
         volatile boolean shortWrite;
         volatile boolean failAfterShortWrite;
         volatile Predicate<Path> paths = p -> true;
+        volatile LongPredicate offsets = o -> true;
+        volatile boolean shortRead;
+        volatile boolean interrupt;
         // guarded by this
         long seen;
 
@@ -92,6 +100,31 @@ public final class FaultInjectingBackend implements IoBackend {
             return this;
         }
 
+        /** Only for calls at file offsets that match (READ, WRITE, TRUNCATE, SPILL_READ, SPILL_WRITE). */
+        public Rule at(LongPredicate p) {
+            this.offsets = p;
+            return this;
+        }
+
+        /**
+         * READ returns only the first half of the bytes (rounded down to 4 KiB) and reports that
+         * count, as a read at end of file does: what a truncated file or a lying device gives.
+         */
+        public Rule shortRead() {
+            this.shortRead = true;
+            return this;
+        }
+
+        /**
+         * Does not fail: interrupts the calling thread, then runs the call. The native backends
+         * retry EINTR in C and never see a Java interrupt; an interruptible channel (NIO) would be
+         * closed by it. Applies to READ, WRITE, SYNC, SPILL_WRITE and SPILL_READ.
+         */
+        public Rule interrupt() {
+            this.interrupt = true;
+            return this;
+        }
+
         /**
          * Writes only the first half of the bytes (rounded down to 4 KiB); then fails with the errno
          * if {@code thenFail}, or reports success (a torn write a checksum must catch).
@@ -103,8 +136,8 @@ public final class FaultInjectingBackend implements IoBackend {
             return this;
         }
 
-        synchronized boolean fires(Random random, Path path) {
-            if (path != null && !paths.test(path)) {
+        synchronized boolean fires(Random random, Path path, long offset) {
+            if (path != null && !paths.test(path) || offset >= 0 && !offsets.test(offset)) {
                 return false;
             }
             seen++;
@@ -162,15 +195,24 @@ public final class FaultInjectingBackend implements IoBackend {
     }
 
     private Rule check(Op op, Path path) {
+        return check(op, path, -1);
+    }
+
+    /** The rule that fires for this call, or null; an interrupt rule interrupts the caller and returns null. */
+    private Rule check(Op op, Path path, long offset) {
         calls.get(op).incrementAndGet();
         for (Rule r : rules) {
             if (r.op == op) {
                 boolean fire;
                 synchronized (random) {
-                    fire = r.fires(random, path);
+                    fire = r.fires(random, path, offset);
                 }
                 if (fire) {
                     injected.get(op).incrementAndGet();
+                    if (r.interrupt) {
+                        Thread.currentThread().interrupt();
+                        return null;
+                    }
                     return r;
                 }
             }
@@ -192,6 +234,8 @@ public final class FaultInjectingBackend implements IoBackend {
                 return "Invalid argument";
             case Errno.EEXIST:
                 return "File exists";
+            case Errno.EINTR:
+                return "Interrupted system call";
             default:
                 return "errno " + errno;
         }
@@ -293,7 +337,11 @@ public final class FaultInjectingBackend implements IoBackend {
 
         @Override
         public int read(ByteBuffer dst, int dstOffset, int length, long fileOffset) {
-            Rule r = check(Op.READ, path());
+            Rule r = check(Op.READ, path(), fileOffset);
+            if (r != null && r.shortRead) {
+                int n = shortLength(length);
+                return n == 0 ? 0 : inner.read(dst, dstOffset, n, fileOffset);
+            }
             if (r != null) {
                 throw error("pread", path(), fileOffset, length, r.errno);
             }
@@ -302,7 +350,7 @@ public final class FaultInjectingBackend implements IoBackend {
 
         @Override
         public void write(ByteBuffer src, int srcOffset, int length, long fileOffset) {
-            Rule r = check(Op.WRITE, path());
+            Rule r = check(Op.WRITE, path(), fileOffset);
             failUnlessShort(r, "pwrite", path(), fileOffset, length);
             if (r != null) {
                 int n = shortLength(length);
@@ -337,7 +385,7 @@ public final class FaultInjectingBackend implements IoBackend {
 
         @Override
         public void truncate(long length) {
-            Rule r = check(Op.TRUNCATE, path());
+            Rule r = check(Op.TRUNCATE, path(), length);
             if (r != null) {
                 throw error("ftruncate", path(), length, -1, r.errno);
             }
@@ -404,7 +452,7 @@ public final class FaultInjectingBackend implements IoBackend {
         @Override
         public SpillBlock spillWrite(IoFile file, long fileOffset, ByteBuffer src, int srcOffset, int srcLength,
                 int level, int maxPayload, AlignedBuffer scratch) {
-            Rule r = check(Op.SPILL_WRITE, file.path());
+            Rule r = check(Op.SPILL_WRITE, file.path(), fileOffset);
             failUnlessShort(r, "spill write", file.path(), fileOffset, srcLength);
             SpillBlock b = inner.spillWrite(unwrap(file), fileOffset, src, srcOffset, srcLength, level, maxPayload,
                     scratch);
@@ -425,7 +473,7 @@ public final class FaultInjectingBackend implements IoBackend {
         @Override
         public void spillRead(IoFile file, long fileOffset, int storedSize, ByteBuffer dst, int dstOffset,
                 int dstLength, AlignedBuffer scratch) {
-            Rule r = check(Op.SPILL_READ, file.path());
+            Rule r = check(Op.SPILL_READ, file.path(), fileOffset);
             if (r != null) {
                 throw error("spill read", file.path(), fileOffset, storedSize, r.errno);
             }

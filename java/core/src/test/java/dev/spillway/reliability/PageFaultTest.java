@@ -1,0 +1,231 @@
+package dev.spillway.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spillway.CorruptDataException;
+import dev.spillway.PageFile;
+import dev.spillway.SpillwayException;
+import dev.spillway.io.Errno;
+import dev.spillway.io.IoBackend;
+import dev.spillway.io.NativeIoException;
+import dev.spillway.pool.StandardBufferManager;
+import dev.spillway.testing.FaultInjectingBackend;
+import dev.spillway.testing.FaultInjectingBackend.Op;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Page-file I/O that fails, by fault injection on every backend: a pin miss whose read fails, a
+ * dirty page whose write-back fails during eviction, a flush whose page write, header write or
+ * fdatasync fails. Each time the error names operation, file, page and OS text; nothing accepted
+ * is lost (a failed write-back leaves the page dirty, written later; a failed read caches nothing
+ * and a retry reads the right bytes); and the validator of {@link ReliabilityTestSupport} finds
+ * every count exact and nothing leaked.
+ */
+class PageFaultTest extends ReliabilityTestSupport {
+    private static final int PS = 16 * 1024;
+    private static final String EIO_TEXT = "Input/output error";
+
+    /** Each backend with EIO and ENOSPC, and a write that stops half way and then fails. */
+    static Stream<Arguments> writeFaults() {
+        List<Arguments> out = new ArrayList<>();
+        backends().forEach(b -> {
+            out.add(Arguments.of(b, Errno.EIO, false));
+            out.add(Arguments.of(b, Errno.ENOSPC, false));
+            out.add(Arguments.of(b, Errno.ENOSPC, true));
+        });
+        return out.stream();
+    }
+
+    /** A file of {@code pages} data pages at version 1, flushed and closed, then opened again: nothing resident. */
+    private PageFile fileOnDisk(StandardBufferManager m, String name, int pages) {
+        Path p = dir.resolve(name);
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 0; i < pages; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.close();
+        return m.openPageFile(p);
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aPinMissWhoseReadFailsNamesThePageCachesNothingAndARetryReadsIt(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 1);
+        StandardBufferManager m = manager(io, 3L * PS); // 6 pages through 3 frames: every round below misses
+        PageFile f = fileOnDisk(m, "miss.pf", 6);
+        io.inject(Op.READ).errno(Errno.EIO).at(o -> o != 0).times(1);
+        SpillwayException e = assertThrows(SpillwayException.class, () -> verify(f, 3, 1));
+        assertEquals(Errno.EIO, findCause(e, NativeIoException.class).errno());
+        assertMentions(e, "page 3", f.path().toString(), EIO_TEXT);
+        assertEquals(0, m.residentPages(), "a failed read leaves no frame behind");
+        assertEquals(0, m.memoryUsed(), "and no memory reserved");
+        assertConsistent(m);
+        verify(f, 3, 1); // the fault cleared: the retry reads the page from disk
+
+        // a read that comes back short (a truncated file, a lying device): corrupt data naming the page
+        io.inject(Op.READ).shortRead().at(o -> o != 0).times(1);
+        CorruptDataException c = assertThrows(CorruptDataException.class, () -> verify(f, 4, 1));
+        assertMentions(c, "page 4", f.path().toString());
+        assertEquals(1, m.residentPages());
+        assertConsistent(m);
+        verify(f, 4, 1);
+
+        // the same under eviction pressure: faults on 30% of reads, every page still right after
+        io.inject(Op.READ).errno(Errno.EIO).at(o -> o != 0).probability(0.3);
+        int failed = 0;
+        for (int round = 0; round < 40; round++) {
+            long page = 1 + round % 6;
+            try {
+                verify(f, page, 1);
+            } catch (SpillwayException ex) {
+                assertMentions(ex, "page " + page, EIO_TEXT);
+                failed++;
+            }
+        }
+        assertTrue(failed > 0 && io.injected(Op.READ) == failed + 2, failed + " failed pins, "
+                + io.injected(Op.READ) + " faults");
+        assertConsistent(m);
+        io.clear();
+        for (long page = 1; page <= 6; page++) {
+            verify(f, page, 1);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("writeFaults")
+    void aWriteBackThatFailsDuringEvictionKeepsThePageDirtyAndWritesItLater(IoBackend backend, int errno,
+            boolean shortWrite) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 2);
+        StandardBufferManager m = manager(io, 4L * PS);
+        Path p = dir.resolve("evict.pf");
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 0; i < 4; i++) {
+            write(f, f.allocatePage(), 7); // four dirty pages fill the limit
+        }
+        FaultInjectingBackend.Rule r = io.inject(Op.WRITE).errno(errno).at(o -> o != 0);
+        if (shortWrite) {
+            r.shortWrite(true);
+        }
+        SpillwayException e = assertThrows(SpillwayException.class, f::allocatePage);
+        assertEquals(errno, findCause(e, NativeIoException.class).errno());
+        assertMentions(e, "evict page", p.toString(), "stays dirty", FaultInjectingBackendText.of(errno));
+        assertEquals(4, m.residentPages(), "nothing was evicted");
+        assertEquals(5, f.pageCount(), "the failed allocation took no page");
+        assertConsistent(m);
+        long writesBefore = io.calls(Op.WRITE);
+        io.clear();
+        long page5 = f.allocatePage(); // evicts: the dirty victim is written now
+        assertTrue(io.calls(Op.WRITE) > writesBefore, "the page that failed to write was written on the next eviction");
+        write(f, page5, 8);
+        for (long page = 1; page <= 4; page++) {
+            verify(f, page, 7);
+        }
+        assertConsistent(m);
+        f.close();
+        PageFile g = m.openPageFile(p);
+        for (long page = 1; page <= 4; page++) {
+            verify(g, page, 7);
+        }
+        verify(g, page5, 8);
+    }
+
+    /** A write the device tears and reports as done (a lying disk): the checksum catches it on the next read. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aTornWriteBackIsCaughtByThePageChecksum(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 3);
+        StandardBufferManager m = manager(io, 2L * PS);
+        PageFile f = m.createPageFile(dir.resolve("torn.pf"), PS);
+        write(f, f.allocatePage(), 3);
+        write(f, f.allocatePage(), 3);
+        io.inject(Op.WRITE).shortWrite(false).at(o -> o != 0).times(1);
+        write(f, f.allocatePage(), 3); // evicts page 1, torn on disk
+        assertEquals(1, io.injected(Op.WRITE));
+        CorruptDataException e = assertThrows(CorruptDataException.class, () -> verify(f, 1, 3));
+        assertMentions(e, "page 1", f.path().toString(), "checksum");
+        assertConsistent(m);
+        verify(f, 2, 3);
+        verify(f, 3, 3);
+    }
+
+    @ParameterizedTest
+    @MethodSource("writeFaults")
+    void aFlushWhosePageWriteFailsKeepsThePagesDirtyForTheNextFlush(IoBackend backend, int errno, boolean shortWrite) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 4);
+        StandardBufferManager m = manager(io, 16L * PS);
+        Path p = dir.resolve("flush.pf");
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 0; i < 5; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.flush();
+        for (long page = 1; page <= 5; page++) {
+            write(f, page, 2);
+        }
+        FaultInjectingBackend.Rule r = io.inject(Op.WRITE).errno(errno).at(o -> o == 3L * PS).times(1);
+        if (shortWrite) {
+            r.shortWrite(true);
+        }
+        SpillwayException e = assertThrows(SpillwayException.class, f::flush);
+        assertMentions(e, "flush", "page 3", p.toString(), "stays dirty", FaultInjectingBackendText.of(errno));
+        assertConsistent(m);
+        long writes = io.calls(Op.WRITE);
+        long syncs = io.calls(Op.SYNC);
+        f.flush();
+        assertEquals(writes + 1, io.calls(Op.WRITE), "only page 3 was still dirty (no header change)");
+        assertEquals(syncs + 1, io.calls(Op.SYNC));
+        f.close();
+        PageFile g = m.openPageFile(p);
+        for (long page = 1; page <= 5; page++) {
+            verify(g, page, 2);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFlushWhoseHeaderWriteOrFdatasyncFailsIsRetriedByTheNextFlush(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 5);
+        StandardBufferManager m = manager(io, 16L * PS);
+        Path p = dir.resolve("header.pf");
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 0; i < 3; i++) {
+            write(f, f.allocatePage(), 4);
+        }
+        io.inject(Op.WRITE).errno(Errno.EIO).at(o -> o == 0).times(1); // the header
+        SpillwayException h = assertThrows(SpillwayException.class, f::flush);
+        assertMentions(h, p.toString(), "offset 0", EIO_TEXT);
+        io.inject(Op.SYNC).errno(Errno.EIO).times(1);
+        NativeIoException s = assertThrows(NativeIoException.class, f::flush);
+        assertMentions(s, "fdatasync", p.toString(), EIO_TEXT);
+        assertEquals(1, io.injected(Op.SYNC));
+        assertConsistent(m);
+        f.flush();
+        // a closed file cannot be written: close fails (and the file stays open) until the fault clears
+        write(f, 2, 5);
+        io.inject(Op.WRITE).errno(Errno.EIO).at(o -> o != 0);
+        assertThrows(SpillwayException.class, f::close);
+        assertTrue(f.isOpen());
+        io.clear();
+        f.close();
+        PageFile g = m.openPageFile(p);
+        assertEquals(4, g.pageCount());
+        verify(g, 1, 4);
+        verify(g, 2, 5);
+        verify(g, 3, 4);
+    }
+
+    /** The OS text the injector gives each errno. */
+    static final class FaultInjectingBackendText {
+        static String of(int errno) {
+            return errno == Errno.ENOSPC ? "No space left on device" : EIO_TEXT;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.spillway.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.spillway.AccessIntent;
+import dev.spillway.CorruptDataException;
+import dev.spillway.PageFile;
+import dev.spillway.PageHandle;
+import dev.spillway.io.IoBackend;
+import dev.spillway.pool.StandardBufferManager;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The states a crash can leave a page file in, made on purpose: a second manager opens the file
+ * while the first still runs, which sees exactly what a crash of the first would leave on disk
+ * (everything it wrote, nothing it held in memory). {@link CrashTest} finds these by chance.
+ */
+class PageFileCrashStateTest extends ReliabilityTestSupport {
+    private static final int PS = 8192;
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFreedPageReusedAndWrittenBackBeforeTheNextFlushLeavesAFileThatOpens(IoBackend backend) {
+        StandardBufferManager running = manager(backend, 4L * PS);
+        Path p = dir.resolve("reuse.pf");
+        PageFile f = running.createPageFile(p, PS);
+        for (int i = 0; i < 6; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.freePage(3);
+        f.freePage(5);
+        f.flush(); // header: pages 5 -> 3 free
+        running.setMemoryLimit(PS); // one frame
+        long reused = f.allocatePage();
+        assertEquals(5, reused);
+        write(f, reused, 2);
+        verify(f, 1, 1); // evicts page 5: its new data lands on a page the header calls free
+        running.setMemoryLimit(4L * PS);
+
+        StandardBufferManager afterCrash = manager(backend, 4L * PS);
+        PageFile g = afterCrash.openPageFile(p); // rebuilt free list: 3 free, 5 data
+        assertEquals(1, g.freePageCount());
+        verify(g, 5, 2);
+        assertThrows(IllegalArgumentException.class, () -> g.pin(3, AccessIntent.READ), "page 3 is free");
+        for (long page : new long[] {1, 2, 4, 6}) {
+            verify(g, page, 1);
+        }
+        g.close();
+        f.close();
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aPageFreedAfterTheLastFlushKeepsItsFlushedDataOnDisk(IoBackend backend) {
+        StandardBufferManager running = manager(backend, 16L * PS);
+        Path p = dir.resolve("freed.pf");
+        PageFile f = running.createPageFile(p, PS);
+        for (int i = 0; i < 4; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.flush();
+        f.freePage(2);
+
+        StandardBufferManager afterCrash = manager(backend, 16L * PS);
+        PageFile g = afterCrash.openPageFile(p);
+        verify(g, 2, 1); // the free is not on disk until the next flush: the page is as flushed
+        g.close();
+        f.close();
+    }
+
+    /** A new page held for writing while another thread flushes: the header counts a page not yet on disk. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aNewPageHeldForWritingAcrossAFlushLeavesAFileThatOpens(IoBackend backend) {
+        StandardBufferManager running = manager(backend, 16L * PS);
+        Path p = dir.resolve("held.pf");
+        PageFile f = running.createPageFile(p, PS);
+        for (int i = 0; i < 3; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        long last = f.allocatePage();
+        try (PageHandle h = f.pin(last, AccessIntent.WRITE)) {
+            fill(h, 2);
+            f.flush(); // writes pages 1..3 and a header counting page 4, which it must skip
+
+            StandardBufferManager afterCrash = manager(backend, 16L * PS);
+            PageFile g = afterCrash.openPageFile(p);
+            assertEquals(5, g.pageCount());
+            for (long page = 1; page <= 3; page++) {
+                verify(g, page, 1);
+            }
+            CorruptDataException e = assertThrows(CorruptDataException.class, () -> verify(g, last, 2));
+            assertMentions(e, "page " + last, p.toString());
+            g.close();
+        }
+        f.close();
+        PageFile again = manager(backend, 16L * PS).openPageFile(p);
+        verify(again, last, 2);
+    }
+}
