@@ -298,16 +298,18 @@ public final class TemporaryFileManager implements AutoCloseable {
         }
 
         /**
-         * Creates a file of this class. The name carries this manager's owner id, so a file already
-         * there is one of ours whose delete failed earlier (the slot allocator reuses file indexes):
-         * without this, one failed delete would make every later file of the class fail with EEXIST.
-         * Remove the leftover and create again, once; if it cannot be removed, the EEXIST stands.
+         * Creates a file of this class. If the name is taken by a file of ours whose delete failed
+         * earlier (the slot allocator reuses file indexes; the manager's undeleted set remembers
+         * them), that leftover is removed and the create tried once more: without this, one failed
+         * delete would make every later file of the class fail with EEXIST. Anything else at the
+         * name (a file or link someone planted, even one named like ours) is never removed: the
+         * EEXIST stands.
          */
         private IoFile openNew(Path path) {
             try {
                 return backend.open(path, NEW_FILE);
             } catch (NativeIoException e) {
-                if (e.errno() != dev.spillway.io.Errno.EEXIST) {
+                if (e.errno() != dev.spillway.io.Errno.EEXIST || !undeleted.contains(path)) {
                     throw e;
                 }
                 try {
@@ -316,6 +318,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                     e.addSuppressed(suppressed);
                     throw e;
                 }
+                undeleted.remove(path);
                 LOG.log(Level.INFO, "removed " + path + ", left behind by a failed delete, to create it again");
                 return backend.open(path, NEW_FILE);
             }
@@ -351,7 +354,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                     case DELETE:
                         files.remove(fileIndex);
                         f.close();
-                        deleteQuietly(f.path());
+                        deleteOwn(f.path());
                         openFiles.decrementAndGet();
                         break;
                     case TRUNCATE:
@@ -427,6 +430,8 @@ public final class TemporaryFileManager implements AutoCloseable {
             OpenFlag.NO_FOLLOW, OpenFlag.DIRECT);
 
     private final IoBackend backend;
+    /** Files of this manager whose delete failed: the only ones it may remove to reuse their names. */
+    private final Set<Path> undeleted = ConcurrentHashMap.newKeySet();
     private final List<Directory> directories;
     private final String ownerId;
     private final CompressionLevelChooser chooser;
@@ -1065,6 +1070,16 @@ public final class TemporaryFileManager implements AutoCloseable {
             return false;
         } catch (IOException e) {
             return true; // cannot tell: keep its files
+        }
+    }
+
+    /** Deletes a file this manager created; one that stays is remembered for {@code SizeClass.openNew}. */
+    private void deleteOwn(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            undeleted.add(p);
+            LOG.log(Level.WARNING, "deleting temporary file " + p + " failed: " + e);
         }
     }
 
