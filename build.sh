@@ -107,6 +107,30 @@ c_tests() {
   (cd build/asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure)
 }
 
+# libFuzzer on the C decode path, where a clang with its fuzzer runtime is installed; skipped (and said
+# so) elsewhere, so a machine without clang still passes ./build.sh test.
+fuzz_tests() {
+  local cc="" c
+  for c in clang clang-19 clang-18 clang-17 clang-16 clang-15 clang-14; do
+    if command -v "$c" >/dev/null; then cc=$c; break; fi
+  done
+  if [ -z "$cc" ]; then
+    say "libFuzzer run skipped: no clang (Debian: apt-get install clang libclang-rt-14-dev)"; return
+  fi
+  local runs=2000000 secs=20
+  [ "${SPILLWAY_LONG_TESTS:-0}" = 1 ] && { runs=200000000; secs=600; }
+  if ! cmake -S . -B build/fuzz -DCMAKE_C_COMPILER="$cc" -DSPW_SANITIZE=ON -DSPW_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+      -DSPW_FUZZ_RUNS=$runs -DSPW_FUZZ_SECONDS=$secs >/dev/null; then
+    say "libFuzzer run skipped: configuring build/fuzz with $cc failed"; return
+  fi
+  if ! grep -q '^SPW_HAVE_LIBFUZZER:INTERNAL=1' build/fuzz/CMakeCache.txt; then
+    say "libFuzzer run skipped: $cc cannot link -fsanitize=fuzzer (Debian: apt-get install libclang-rt-14-dev)"; return
+  fi
+  say "libFuzzer on spw_spill_decode / spw_decompress ($cc, ASan+UBSan, bounded run)"
+  cmake --build build/fuzz -j2 --target fuzz_spill_decode fuzz_make_seeds >/dev/null
+  (cd build/fuzz && ctest -L fuzz --output-on-failure)
+}
+
 java_tests() {
   say "Java tests on $("$JAVA_HOME/bin/java" -version 2>&1 | head -1) with -Xcheck:jni"
   local args="-Xcheck:jni -Dspillway.require.native=true"
@@ -153,7 +177,7 @@ cmd=${1:-build}
 case "$cmd" in
   build) prerequisites; build ;;
   test)
-    prerequisites; c_tests; java_tests; jdk17_tests
+    prerequisites; c_tests; fuzz_tests; java_tests; jdk17_tests
     echo "tests: $TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped (Java; C tests: see ctest above)" ;;
   demo) prerequisites; build; run_cli demo "$@" ;;
   run) prerequisites; [ "${1:-}" = "--" ] && shift; run_cli "$@" ;;

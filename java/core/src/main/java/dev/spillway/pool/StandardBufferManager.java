@@ -450,11 +450,10 @@ public final class StandardBufferManager implements BufferManager {
             try {
                 Frame fr = part.probe(key);
                 f.checkLoadable("free", page);
+                if (fr != null && !killForFree(fr)) {
+                    fr = null; // a failed load killed it; the loader removes it and releases its memory
+                }
                 if (fr != null) {
-                    if (!fr.tryKill(true)) {
-                        throw new IllegalStateException("free page " + page + " of " + f.path()
-                                + ": the page is in use (" + Frame.describe(fr.state()) + "); unpin it first");
-                    }
                     part.remove(fr);
                     policy.recordRemove(key);
                     fr.memory.close();
@@ -468,6 +467,27 @@ public final class StandardBufferManager implements BufferManager {
             evictionLock.unlock();
         }
         f.linkFree(page);
+    }
+
+    /**
+     * Under the eviction lock and the page's partition lock: kills a frame for freeing. A flush's
+     * write-back (which takes neither lock) is waited out rather than reported as a pin; returns
+     * false if the frame was already dead, throws if a caller holds a pin.
+     */
+    private static boolean killForFree(Frame fr) {
+        int waits = 0;
+        while (!fr.tryKill(true)) {
+            long s = fr.state();
+            if ((s & Frame.DEAD) != 0) {
+                return false;
+            }
+            if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0) {
+                throw new IllegalStateException("free page " + fr.page() + " of " + fr.file.path()
+                        + ": the page is in use (" + Frame.describe(s) + "); unpin it first");
+            }
+            waits = backOff(waits); // WRITEBACK alone: a flush is writing the page, which ends without our locks
+        }
+        return true;
     }
 
     // ---- eviction ----

@@ -213,7 +213,8 @@ final class StandardPageFile implements PageFile {
         if (n > Integer.MAX_VALUE - 8) {
             throw new dev.spillway.CorruptDataException("open page file " + path + ": header counts " + n + " free pages");
         }
-        long[] list = new long[(int) n];
+        // grown as nodes check out, not sized from the header: a forged count must not allocate gigabytes
+        long[] list = new long[(int) Math.min(n, 1024)];
         int ps = h.pageSize();
         try (AlignedBuffer buf = backend.allocate(ps)) {
             ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
@@ -225,6 +226,9 @@ final class StandardPageFile implements PageFile {
                         throw new dev.spillway.CorruptDataException("open page file " + path + ": " + what);
                     }
                     throw new StaleFreeList(what); // a node rewritten after the header (its checksum is good)
+                }
+                if (i == list.length) {
+                    list = java.util.Arrays.copyOf(list, (int) Math.min(n, 2L * i));
                 }
                 list[i] = page;
                 int read = io.read(b, 0, ps, page * ps);

@@ -86,10 +86,18 @@ import java.util.zip.CRC32C;
  *
  * <h2>Directories</h2>
  * A directory is created on first use with mode 0700; on close it is removed if this manager
- * created it, otherwise only this manager's files are (a user's files survive). The directory
- * itself must not be a symbolic link (its parents may be): a link could send spilled data
- * somewhere its owner did not choose, so it is refused. Files are created 0600, exclusively,
- * without following symbolic links.
+ * created it, otherwise only this manager's files are (a user's files survive). The rule for a
+ * directory, checked before anything is written into it:
+ * <ul>
+ * <li>it is not a symbolic link (its parents may be: the user chose them): a link could send
+ *     spilled data somewhere its owner did not choose;
+ * <li>it is owned by the user running Spillway ({@code user.name}) or by root;
+ * <li>if others may write to it, it has the sticky bit (like {@code /tmp}), so they cannot remove,
+ *     rename or replace this manager's files.
+ * </ul>
+ * So another user who creates the default {@code <java.io.tmpdir>/spillway-<user>} first, or
+ * opens it to everyone, gets a refusal, not our data. Files are created 0600, exclusively, without
+ * following symbolic links; the owner record likewise.
  *
  * <h2>Concurrency</h2>
  * Only slot bookkeeping (and the file create/truncate/punch/delete it implies) runs under a lock,
@@ -290,16 +298,18 @@ public final class TemporaryFileManager implements AutoCloseable {
         }
 
         /**
-         * Creates a file of this class. The name carries this manager's owner id, so a file already
-         * there is one of ours whose delete failed earlier (the slot allocator reuses file indexes):
-         * without this, one failed delete would make every later file of the class fail with EEXIST.
-         * Remove the leftover and create again, once; if it cannot be removed, the EEXIST stands.
+         * Creates a file of this class. If the name is taken by a file of ours whose delete failed
+         * earlier (the slot allocator reuses file indexes; the manager's undeleted set remembers
+         * them), that leftover is removed and the create tried once more: without this, one failed
+         * delete would make every later file of the class fail with EEXIST. Anything else at the
+         * name (a file or link someone planted, even one named like ours) is never removed: the
+         * EEXIST stands.
          */
         private IoFile openNew(Path path) {
             try {
                 return backend.open(path, NEW_FILE);
             } catch (NativeIoException e) {
-                if (e.errno() != dev.spillway.io.Errno.EEXIST) {
+                if (e.errno() != dev.spillway.io.Errno.EEXIST || !undeleted.contains(path)) {
                     throw e;
                 }
                 try {
@@ -308,6 +318,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                     e.addSuppressed(suppressed);
                     throw e;
                 }
+                undeleted.remove(path);
                 LOG.log(Level.INFO, "removed " + path + ", left behind by a failed delete, to create it again");
                 return backend.open(path, NEW_FILE);
             }
@@ -343,7 +354,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                     case DELETE:
                         files.remove(fileIndex);
                         f.close();
-                        deleteQuietly(f.path());
+                        deleteOwn(f.path());
                         openFiles.decrementAndGet();
                         break;
                     case TRUNCATE:
@@ -419,6 +430,8 @@ public final class TemporaryFileManager implements AutoCloseable {
             OpenFlag.NO_FOLLOW, OpenFlag.DIRECT);
 
     private final IoBackend backend;
+    /** Files of this manager whose delete failed: the only ones it may remove to reuse their names. */
+    private final Set<Path> undeleted = ConcurrentHashMap.newKeySet();
     private final List<Directory> directories;
     private final String ownerId;
     private final CompressionLevelChooser chooser;
@@ -467,7 +480,7 @@ public final class TemporaryFileManager implements AutoCloseable {
         this.limitResolved = config.sizeLimit() != SIZE_DEFAULT;
         LIVE_OWNERS.add(ownerId);
         for (Directory d : directories) {
-            if (Files.isDirectory(d.path, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isDirectory(d.path, LinkOption.NOFOLLOW_LINKS) && untrustedReason(d.path) == null) {
                 removeStaleFiles(d.path); // clean up after dead owners at start, not only on first spill
             }
         }
@@ -937,6 +950,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                     }
                 }
             }
+            checkTrusted(p);
             Path owner = p.resolve("spillway-" + ownerId + ".owner");
             FileChannel ch = FileChannel.open(owner, Set.<OpenOption>of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
@@ -960,6 +974,39 @@ public final class TemporaryFileManager implements AutoCloseable {
             throw new SpillwayException("preparing temporary directory " + p + " failed: " + e, e);
         }
         d.ready = true;
+    }
+
+    /** The directory rule of the class comment: owned by us or root; writable by others only if sticky. */
+    private static void checkTrusted(Path p) {
+        String why = untrustedReason(p);
+        if (why != null) {
+            throw new SpillwayException("temporary directory " + p + " " + why);
+        }
+    }
+
+    /** Why a directory breaks the rule, or null; a directory that cannot be read is left to the caller's next step. */
+    private static String untrustedReason(Path p) {
+        int mode;
+        String owner;
+        try {
+            mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            owner = Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName();
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return null; // no unix attributes here: the link rule and O_EXCL | O_NOFOLLOW still hold
+        } catch (IOException e) {
+            return "cannot be inspected (" + e + ")";
+        }
+        String me = System.getProperty("user.name");
+        if (!owner.equals(me) && !owner.equals("root")) {
+            return "is owned by " + owner + ", not by " + me + " (the user running Spillway) or root; Spillway refuses "
+                    + "to spill into another user's directory: remove it or give another temporary directory";
+        }
+        if ((mode & 0022) != 0 && (mode & 01000) == 0) {
+            return String.format("is writable by other users (mode %04o) without the sticky bit, so they could remove "
+                    + "or replace spilled files; Spillway refuses it: chmod go-w (or +t) it, or give another temporary "
+                    + "directory", mode & 07777);
+        }
+        return null;
     }
 
     /** Removes the files of owners that are no longer alive, and temp files whose owner record is gone. */
@@ -1023,6 +1070,16 @@ public final class TemporaryFileManager implements AutoCloseable {
             return false;
         } catch (IOException e) {
             return true; // cannot tell: keep its files
+        }
+    }
+
+    /** Deletes a file this manager created; one that stays is remembered for {@code SizeClass.openNew}. */
+    private void deleteOwn(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            undeleted.add(p);
+            LOG.log(Level.WARNING, "deleting temporary file " + p + " failed: " + e);
         }
     }
 
