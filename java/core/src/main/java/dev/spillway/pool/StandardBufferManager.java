@@ -592,6 +592,25 @@ public final class StandardBufferManager implements BufferManager {
 
     // ---- flush and close ----
 
+    /** Runs {@code action} on every item even after one fails, then throws the first failure with the rest suppressed. */
+    private static <T> void forEachThenThrow(Iterable<T> items, java.util.function.Consumer<T> action) {
+        RuntimeException failure = null;
+        for (T item : items) {
+            try {
+                action.accept(item);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
     private List<Frame> framesOf(StandardPageFile f) {
         List<Frame> all = new ArrayList<>();
         table.collect(all);
@@ -611,21 +630,7 @@ public final class StandardBufferManager implements BufferManager {
     }
 
     private void flushFrames(StandardPageFile f, String op) {
-        RuntimeException failure = null;
-        for (Frame fr : framesOf(f)) {
-            try {
-                writeBackIfDirty(fr, op);
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        forEachThenThrow(framesOf(f), fr -> writeBackIfDirty(fr, op));
         f.writeHeaderIfDirty();
         f.sync();
     }
@@ -633,21 +638,7 @@ public final class StandardBufferManager implements BufferManager {
     @Override
     public void flushAll() {
         checkOpen("flush all");
-        RuntimeException failure = null;
-        for (PageFile pf : openFiles()) {
-            try {
-                flush((StandardPageFile) pf);
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        forEachThenThrow(openFiles(), pf -> flush((StandardPageFile) pf));
     }
 
     void closeFile(StandardPageFile f) {
@@ -780,21 +771,8 @@ public final class StandardBufferManager implements BufferManager {
         if (closed) {
             return;
         }
-        RuntimeException failure = null;
-        for (PageFile pf : openFiles()) {
-            try {
-                closeFile((StandardPageFile) pf);
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure; // stays open: the caller can unpin or fix the disk and close again
-        }
+        // a failure leaves the manager open: the caller can unpin or fix the disk and close again
+        forEachThenThrow(openFiles(), pf -> closeFile((StandardPageFile) pf));
         closed = true;
         transients.close(); // frees buffers and removes this manager's temporary files
     }
