@@ -178,7 +178,8 @@ case "$cmd" in
   build) prerequisites; build ;;
   test)
     prerequisites; c_tests; fuzz_tests; java_tests; jdk17_tests
-    echo "tests: $TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped (Java; C tests: see ctest above)" ;;
+    say "Java totals over both JDK runs (the C and fuzz tests report through ctest above):"
+    echo "tests: $TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped" ;;
   demo) prerequisites; build; run_cli demo "$@" ;;
   run) prerequisites; [ "${1:-}" = "--" ] && shift; run_cli "$@" ;;
   bench) prerequisites; build; native_bench; run_cli bench "$@" ;;
