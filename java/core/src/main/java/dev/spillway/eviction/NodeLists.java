@@ -151,8 +151,24 @@ final class NodeLists {
     }
 
     void moveToLast(int l, int n) {
-        unlink(n);
-        linkLast(l, n);
+        if (list[n] != l) {
+            unlink(n);
+            linkLast(l, n);
+            return;
+        }
+        // Already on l: splice it to the tail; its list tag and the list's size stay as they are.
+        int t = prev[l];
+        if (t == n) {
+            return;
+        }
+        int p = prev[n];
+        int x = next[n];
+        next[p] = x;
+        prev[x] = p;
+        prev[n] = t;
+        next[n] = l;
+        next[t] = n;
+        prev[l] = n;
     }
 
     /** Oldest node of list {@code l}, or {@link #NIL} if empty. */
