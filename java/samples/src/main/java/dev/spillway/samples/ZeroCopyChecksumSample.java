@@ -1,32 +1,29 @@
 package dev.spillway.samples;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import dev.spillway.io.AlignedBuffer;
-import dev.spillway.io.BackendKind;
+import dev.spillway.AccessIntent;
+import dev.spillway.BufferManager;
+import dev.spillway.PageFile;
+import dev.spillway.PageHandle;
 import dev.spillway.io.Backends;
-import dev.spillway.io.IoBackend;
-import dev.spillway.io.IoFile;
-import dev.spillway.io.OpenFlag;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.EnumSet;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
- * Sample 2: take a page's memory as a {@link MemorySegment} without copying, and hand it to a native
- * function of libspillway ({@code spw_crc32c}) directly.
- *
- * <p>The page comes from {@link #pinPage}: today an {@link AlignedBuffer} read through the I/O
- * backend; once the buffer pool lands, that one method pins a page of a page file instead, and the
- * rest of the sample (view, checksum, compare) stays as it is.
+ * Sample 2: pin a page of a page file in the buffer pool, view its memory as a
+ * {@link MemorySegment} without copying, and hand that segment to a native function of
+ * libspillway ({@code spw_crc32c}) directly.
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp &lt;samples + spillway-core&gt; dev.spillway.samples.ZeroCopyChecksumSample
@@ -43,83 +40,57 @@ public final class ZeroCopyChecksumSample {
     private ZeroCopyChecksumSample() {
     }
 
-    /** A page held in memory while in use; closing it lets it go (unpin, or free here). */
-    interface Page extends AutoCloseable {
-        ByteBuffer buffer();
-
-        long address();
-
-        @Override
-        void close();
-    }
-
-    /** Today: read page {@code pageNo} of the file into aligned memory. With the pool: a pinned page. */
-    static Page pinPage(IoBackend backend, Path file, long pageNo) {
-        AlignedBuffer memory = backend.allocate(PAGE);
-        try (IoFile f = backend.open(file, EnumSet.of(OpenFlag.READ_ONLY, OpenFlag.DIRECT))) {
-            int n = f.read(memory.buffer(), 0, PAGE, pageNo * PAGE);
-            if (n != PAGE) {
-                throw new IllegalStateException("page " + pageNo + " of " + file + " is past the end");
-            }
-        } catch (RuntimeException e) {
-            memory.close();
-            throw e;
-        }
-        return new Page() {
-            @Override
-            public ByteBuffer buffer() {
-                return memory.buffer();
-            }
-
-            @Override
-            public long address() {
-                return memory.address();
-            }
-
-            @Override
-            public void close() {
-                memory.close();
-            }
-        };
-    }
-
     public static void main(String[] args) throws Throwable {
-        IoBackend backend = Backends.open(BackendKind.AUTO);
-        System.out.println("I/O backend: " + Backends.selection());
         Path dir = Files.createTempDirectory("spillway-sample");
-        Path file = dir.resolve("table.dat");
-        byte[] data = new byte[8 * PAGE];
-        new java.util.SplittableRandom(3).nextBytes(data);
-        Files.write(file, data);
-        try (Page page = pinPage(backend, file, 5)) {
-            // The view: ofBuffer wraps the page's own memory, nothing is copied. Its address is the page's.
-            MemorySegment seg = MemorySegment.ofBuffer(page.buffer());
-            System.out.printf("page 5: buffer at 0x%x, segment at 0x%x, %d bytes, native %b%n", page.address(),
-                    seg.address(), seg.byteSize(), seg.isNative());
-            if (page.address() != 0 && seg.address() != page.address()) {
-                throw new IllegalStateException("the segment is not a view of the page");
+        Path file = dir.resolve("table.pages");
+        byte[] data;
+        try (BufferManager bm = BufferManager.builder().memoryLimit(16L << 20)
+                .temporaryDirectory(dir.resolve("tmp")).build()) {
+            System.out.println("I/O backend: " + Backends.selection());
+            // Write page 5 through the pool and close the file: the page is now on disk with its crc32c.
+            try (PageFile f = bm.createPageFile(file, PAGE)) {
+                while (f.pageCount() <= 5) {
+                    f.allocatePage();
+                }
+                try (PageHandle h = f.pin(5, AccessIntent.WRITE)) {
+                    data = new byte[h.size()];
+                    new java.util.SplittableRandom(3).nextBytes(data);
+                    h.put(0, data, 0, data.length);
+                }
             }
+            // Pin it again: loaded from disk (checked), then viewed in place.
+            try (PageFile f = bm.openPageFile(file, PAGE); PageHandle page = f.pin(5, AccessIntent.WRITE)) {
+                // The view: ofBuffer wraps the pinned frame's own memory (a duplicate leaves the shared
+                // buffer's position and limit alone); nothing is copied.
+                MemorySegment seg = MemorySegment.ofBuffer(page.buffer().duplicate());
+                System.out.printf("page 5: pinned, segment at 0x%x, %d bytes, native %b%n", seg.address(),
+                        seg.byteSize(), seg.isNative());
 
-            int viaFfm = (int) SPW_CRC32C.invokeExact(0, seg, seg.byteSize());
-            int viaBackend = backend.crc32c(page.buffer(), 0, PAGE);
-            CRC32C jdk = new CRC32C();
-            jdk.update(data, 5 * PAGE, PAGE);
-            System.out.printf("crc32c of page 5: spw_crc32c via FFM %08x, backend %08x, java.util.zip.CRC32C %08x%n",
-                    viaFfm, viaBackend, (int) jdk.getValue());
-            if (viaFfm != viaBackend || viaFfm != (int) jdk.getValue()) {
-                throw new IllegalStateException("crc32c mismatch");
-            }
+                int viaFfm = (int) SPW_CRC32C.invokeExact(0, seg, seg.byteSize());
+                CRC32C jdk = new CRC32C();
+                jdk.update(data, 0, data.length);
+                System.out.printf("crc32c of page 5: spw_crc32c via FFM on the pinned page %08x, java.util.zip.CRC32C"
+                        + " on the bytes written %08x%n", viaFfm, (int) jdk.getValue());
+                if (viaFfm != (int) jdk.getValue()) {
+                    throw new IllegalStateException("crc32c mismatch");
+                }
 
-            // Writes through the segment are writes to the page: flip a byte, the checksum follows.
-            seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) ~seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
-            int after = (int) SPW_CRC32C.invokeExact(0, seg, seg.byteSize());
-            if (after == viaFfm || after != backend.crc32c(page.buffer(), 0, PAGE)) {
-                throw new IllegalStateException("a write through the segment did not reach the page");
+                // Writes through the segment are writes to the pinned page: the handle sees them.
+                byte before = page.getByte(0);
+                seg.set(JAVA_BYTE, 0, (byte) ~before);
+                if (page.getByte(0) != (byte) ~before) {
+                    throw new IllegalStateException("a write through the segment did not reach the page");
+                }
+                int after = (int) SPW_CRC32C.invokeExact(0, seg, seg.byteSize());
+                System.out.printf("after flipping byte 0 through the segment: %08x, and the page handle reads it"
+                        + " (the page changed in place)%n", after);
             }
-            System.out.printf("after flipping byte 0 through the segment: %08x (the page changed in place)%n", after);
         } finally {
-            Files.delete(file);
-            Files.delete(dir);
+            try (Stream<Path> s = Files.walk(dir)) {
+                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
         }
     }
 }

@@ -41,6 +41,7 @@ class SamplesSmokeTest {
     @Test
     void zeroCopyChecksum() throws Throwable {
         String out = run(() -> ZeroCopyChecksumSample.main(new String[0]));
+        assertTrue(out.contains("page 5: pinned") && out.contains("native true"), out);
         assertTrue(out.contains("after flipping byte 0 through the segment"), out);
     }
 
