@@ -1,7 +1,7 @@
 package dev.spillway.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -28,7 +28,7 @@ class ChartTest {
                 drawn = img.getRGB(x, y) != 0xFFFFFFFF && img.getRGB(x, y) != 0xFFE5E5E5;
             }
         }
-        assertNotEquals(false, drawn);
+        assertTrue(drawn, "nothing was drawn in the plot area");
         Path bars = dir.resolve("bars.png");
         new Chart("throughput", "backend", "MB/s").bar("jni", "csv", 300).bar("jni", "random", 900)
                 .bar("nio", "csv", 250).write(bars);

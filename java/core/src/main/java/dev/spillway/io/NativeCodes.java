@@ -17,14 +17,14 @@ final class NativeCodes {
     static final int O_NOFOLLOW = 0x10;
     static final int O_TRUNC = 0x20;
 
-    static final long E_ARG = -5001;
+    // SPW_E_ARG (-5001) and SPW_E_LEVEL (-5008) need no name here: Java checks those arguments first,
+    // and any code without a branch below becomes an IllegalArgumentException naming it.
     static final long E_CODEC = -5002;
     static final long E_FORMAT = -5003;
     static final long E_CHECKSUM = -5004;
     static final long E_SHORT = -5005;
     static final long E_TOO_LARGE = -5006;
     static final long E_NOMEM = -5007;
-    static final long E_LEVEL = -5008;
 
     private NativeCodes() {
     }

@@ -168,13 +168,6 @@ public final class MemoryAccountant {
         }
     }
 
-    /** Moves accounted bytes from one tag to another (e.g. a buffer re-tagged by its owner). */
-    public void retag(MemoryTag from, MemoryTag to, long bytes) {
-        checkBytes(bytes);
-        byTag.addAndGet(to.ordinal(), bytes);
-        byTag.addAndGet(from.ordinal(), -bytes);
-    }
-
     /**
      * Changes the limit at run time, evicting down to it. Fails, leaving the old limit, if what is
      * pinned does not fit the new one or if a reclaimer fails (its exception is rethrown).
