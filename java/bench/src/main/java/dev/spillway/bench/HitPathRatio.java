@@ -47,7 +47,8 @@ public final class HitPathRatio {
         int pages = HitPathBenchmark.PAGES;
         Path dir = Files.createTempDirectory("spillway-hitratio");
         Path file = dir.resolve("hit.pf");
-        try (BufferManager m = BufferManager.builder().memoryLimit(4L * pages * 4096).build()) {
+        String policy = System.getProperty("spillway.bench.policy", "alirs");
+        try (BufferManager m = BufferManager.builder().memoryLimit(4L * pages * 4096).evictionPolicy(policy).build()) {
             PageFile f = m.createPageFile(file, 4096);
             Cache<Long, Object> caffeine = Caffeine.newBuilder().maximumSize(2L * pages).build();
             ConcurrentHashMap<Long, Object> map = new ConcurrentHashMap<>();

@@ -40,6 +40,13 @@ final class HitCounters {
         return sum;
     }
 
+    /** Runs the action on every live thread's state (the maintenance task's drain). */
+    synchronized void forEach(java.util.function.Consumer<ThreadState> action) {
+        for (ThreadState ts : states) {
+            action.accept(ts);
+        }
+    }
+
     /** Threads whose state is registered now (tests check that dead ones go). */
     synchronized int registered() {
         return states.size();

@@ -30,10 +30,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 import java.util.function.LongPredicate;
 
@@ -48,21 +52,20 @@ import java.util.function.LongPredicate;
  *   <li><b>Hit.</b> {@link PageTable#get} (optimistic read of a partition, validated), then one
  *       CAS on the frame's state word ({@link Frame}: pin count, write pins, DIRTY, WRITEBACK,
  *       LOADING, DEAD) takes the pin. The hit's key goes into a plain per-thread batch and the
- *       handle comes from a per-thread cache ({@link ThreadState}, one ThreadLocal lookup); a full
- *       batch goes to the policy only if the eviction lock is free at once, else it is dropped
- *       (lossy like Caffeine's read buffer), so the policy never runs under a hit's feet and a hit
- *       never waits. Unpin is one CAS. Nothing is allocated.
+ *       handle comes from a per-thread cache ({@link ThreadState}, one ThreadLocal lookup). A full
+ *       batch is handed off, and a {@link DrainTask} on the maintenance executor
+ *       ({@code ForkJoinPool.commonPool()} by default, {@link BufferManager.Builder#maintenanceExecutor})
+ *       feeds it to the policy under the eviction lock; a batch filled while the thread's previous
+ *       one still waits is dropped (lossy like Caffeine's read buffer, which is drained the same
+ *       way). So the policy never runs on a hit and a hit never waits. Unpin is one CAS. Nothing is
+ *       allocated. Misses and evictions feed every waiting batch first, so eviction decisions see
+ *       the hits up to the last hand-off of each thread.
  *       <p>Where a hit's time goes (one thread, CPU time, all pages resident; see
- *       {@code HitPathBenchmark}): the page-table lookup about a quarter (half as much again as a
- *       {@code ConcurrentHashMap.get}); the two CASes, the handle and the thread state about two
- *       fifths; the rest, a third (zipf keys) to two fifths (uniform), is the policy's own work on
- *       the fed hits ({@code alirs}: a hash lookup and a list move each), which
- *       Caffeine does on another thread and mostly drops. With two threads, a pin also writes the
- *       frame's cache line, which moves between cores when both hit the same page; an exact pin
- *       count needs that write. Recording a page at most once per batch period (a referenced bit
- *       or epoch in the state word) was measured and did not pay on these key streams: within a
- *       64-hit period about three quarters of zipf hits and nearly all uniform ones are first
- *       hits of their page anyway.</li>
+ *       {@code HitPathRatio}): the page-table lookup about a third (a probe compares keys in the
+ *       frames it meets, each a dependent load; {@code ConcurrentHashMap.get} on dense Long keys
+ *       never collides), the two CASes, the handle and the thread state most of the rest. With two
+ *       threads, a pin also writes the frame's cache line, which moves between cores when both
+ *       hit the same page; an exact pin count needs that write.</li>
  *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
  *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
  *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
@@ -135,11 +138,19 @@ public final class StandardBufferManager implements BufferManager {
     /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
     private final AtomicInteger writeBacks = new AtomicInteger();
     private final TransientBufferPool transients;
+    /** Runs {@link #drainTask}: the policy catches up on hits off the hit path. */
+    private final Executor maintenance;
+    private static final int DRAIN_IDLE = 0;
+    private static final int DRAIN_SCHEDULED = 1;
+    private final AtomicInteger drainState = new AtomicInteger(DRAIN_IDLE);
+    private final DrainTask drainTask = new DrainTask();
+    private final Consumer<ThreadState> feedHandoff = this::feedHandoff;
 
     public StandardBufferManager(Settings settings) {
         Objects.requireNonNull(settings, "settings");
         this.backend = settings.backend() != null ? settings.backend() : Backends.open(settings.backendKind());
         this.accountant = new MemoryAccountant(settings.memoryLimit());
+        this.maintenance = Objects.requireNonNull(settings.maintenanceExecutor(), "maintenance executor");
         int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
         this.policy = createPolicy(settings, hint);
         this.fileCache = new OpenFileCache(backend, settings.maxOpenFiles());
@@ -286,7 +297,7 @@ public final class StandardBufferManager implements BufferManager {
             if (r == Frame.PINNED) {
                 ThreadState ts = threads.get();
                 if (ts.recordHit(key)) {
-                    feedHits(ts);
+                    handOff(ts);
                 }
                 PinnedHandle h = ts.take();
                 h.open(fr, write);
@@ -377,25 +388,79 @@ public final class StandardBufferManager implements BufferManager {
         return fr;
     }
 
-    /** Hands a thread's full batch of hits to the policy if the eviction lock is free; drops it otherwise. */
-    private void feedHits(ThreadState ts) {
-        if (evictionLock.tryLock()) {
+    /**
+     * A thread's batch of hits is full: hand it off and make sure a drain is coming (at most one is
+     * scheduled at a time), or drop it if the previous one is still waiting.
+     */
+    private void handOff(ThreadState ts) {
+        if (ts.handOff() && drainState.get() == DRAIN_IDLE && drainState.compareAndSet(DRAIN_IDLE, DRAIN_SCHEDULED)) {
             try {
-                feedHitsLocked(ts);
-            } finally {
-                evictionLock.unlock();
+                maintenance.execute(drainTask);
+            } catch (RejectedExecutionException e) {
+                // the executor is shut down or saturated: the batches wait for the next miss or eviction
+                drainState.set(DRAIN_IDLE);
             }
         }
-        ts.hitCount = 0;
     }
 
-    /** Under evictionLock: the batch so far goes to the policy (before it inserts or chooses, so the caller's own hits count). */
+    /**
+     * Under evictionLock: every handed-off batch, then this thread's batch so far, goes to the
+     * policy (before it inserts or chooses, so the caller's own hits count).
+     */
     private void feedHitsLocked(ThreadState ts) {
+        hitCounters.forEach(feedHandoff);
         long[] keys = ts.hits;
         for (int i = 0; i < ts.hitCount; i++) {
             policy.recordAccess(keys[ThreadState.FIRST_HIT + i]);
         }
         ts.hitCount = 0;
+    }
+
+    /** Under evictionLock: feeds a thread's handed-off batch, if any, and gives the array back. */
+    private void feedHandoff(ThreadState ts) {
+        int n = ts.handedOff();
+        if (n == 0) {
+            return;
+        }
+        long[] keys = ts.handoff;
+        for (int i = 0; i < n; i++) {
+            policy.recordAccess(keys[ThreadState.FIRST_HIT + i]);
+        }
+        ts.handoffTaken();
+    }
+
+    /**
+     * The maintenance task: feeds handed-off hit batches to the policy. A {@link ForkJoinTask}
+     * itself, so that {@code ForkJoinPool.execute} wraps nothing, and never completed ({@code exec}
+     * returns false), so the one instance can be submitted again and again (Caffeine's trick).
+     */
+    @SuppressWarnings("serial") // never serialized
+    private final class DrainTask extends ForkJoinTask<Void> implements Runnable {
+        @Override
+        public void run() {
+            drainState.set(DRAIN_IDLE); // hand-offs from now on schedule another drain
+            evictionLock.lock();
+            try {
+                hitCounters.forEach(feedHandoff);
+            } finally {
+                evictionLock.unlock();
+            }
+        }
+
+        @Override
+        protected boolean exec() {
+            run();
+            return false;
+        }
+
+        @Override
+        public Void getRawResult() {
+            return null;
+        }
+
+        @Override
+        protected void setRawResult(Void value) {
+        }
     }
 
     // ---- allocate and free ----

@@ -13,12 +13,15 @@ import java.lang.invoke.VarHandle;
  * than pointing at another page, unless the caller held on to it across that many pins. A handle
  * closed on another thread is dropped (the garbage collector takes it).
  *
- * <p><b>Hits.</b> Keys of hits are appended to a plain array, no atomic operation; when it is full
- * the thread hands the batch to the policy under the eviction lock if that lock is free at once,
- * and drops the batch otherwise (Caffeine's read buffer is lossy the same way: under contention
- * the policy sees a sample of the hits, never a stall on the hit path). A thread's batch so far is
- * also fed in when that thread loads a page or evicts, so its own recent hits always count before
- * its own eviction decisions; another thread's may lag by up to one batch.
+ * <p><b>Hits.</b> Keys of hits are appended to a plain array, no atomic operation. A full batch is
+ * handed off: swapped with the thread's second array, published by a release store of
+ * {@code handoffCount}, and fed to the policy later, under the eviction lock, by the manager's
+ * maintenance task or by the next miss or eviction of any thread (which then clears
+ * {@code handoffCount} with a release store, returning the array). If the previous batch has not
+ * been fed yet the new one is dropped: like Caffeine's read buffer, this is lossy, so under load
+ * the policy sees a sample of the hits, and the hit path never waits. A thread's unfinished batch
+ * is also fed when that thread loads a page or evicts, so its own recent hits count before its
+ * own eviction decisions; another thread's lag by at most two batches.
  *
  * <p><b>Hit count.</b> Each thread counts its own hits in {@code hitTotal}, written only by the
  * owner with an opaque store (a plain store on x86 and ARM, but never torn), and summed by
@@ -35,6 +38,8 @@ abstract class ThreadStateFields extends ThreadStatePadBefore {
     int head;
     int count;
     int hitCount;
+    /** Length of the handed-off batch in {@code handoff}, 0 when the policy has taken it (release/acquire). */
+    int handoffCount;
     /** Hits of this thread; written by the owner only (opaque), read by {@link HitCounters}. */
     long hitTotal;
 }
@@ -53,10 +58,12 @@ final class ThreadState extends ThreadStateFields {
     /** Unused slots at both ends of the arrays keep their written middle off neighbours' cache lines. */
     private static final int MARGIN = FIRST_HIT;
     private static final VarHandle HIT_TOTAL;
+    private static final VarHandle HANDOFF_COUNT;
 
     static {
         try {
             HIT_TOTAL = MethodHandles.lookup().findVarHandle(ThreadStateFields.class, "hitTotal", long.class);
+            HANDOFF_COUNT = MethodHandles.lookup().findVarHandle(ThreadStateFields.class, "handoffCount", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -64,8 +71,10 @@ final class ThreadState extends ThreadStateFields {
 
     private final Thread owner = Thread.currentThread();
     private final PinnedHandle[] ring = new PinnedHandle[CAPACITY + 2 * MARGIN];
-    /** Keys of recent hits in {@code hits[MARGIN .. MARGIN + hitCount)}. */
-    final long[] hits = new long[HIT_BATCH + 2 * MARGIN];
+    /** Keys of recent hits in {@code hits[MARGIN .. MARGIN + hitCount)}; written by the owner only. */
+    long[] hits = new long[HIT_BATCH + 2 * MARGIN];
+    /** The batch handed off, {@code handoff[MARGIN .. MARGIN + handoffCount)}; the owner swaps it only while handoffCount is 0. */
+    long[] handoff = new long[HIT_BATCH + 2 * MARGIN];
     long p10, p11, p12, p13, p14, p15, p16, p17;
 
     PinnedHandle take() {
@@ -94,6 +103,32 @@ final class ThreadState extends ThreadStateFields {
         hits[MARGIN + n] = key;
         hitCount = n + 1;
         return n + 1 == HIT_BATCH;
+    }
+
+    /**
+     * Hands the full batch off (owner only); false if the previous one has not been taken yet, in
+     * which case this batch is dropped. Either way the thread starts a new batch.
+     */
+    boolean handOff() {
+        hitCount = 0;
+        if ((int) HANDOFF_COUNT.getAcquire(this) != 0) {
+            return false;
+        }
+        long[] full = hits;
+        hits = handoff;
+        handoff = full;
+        HANDOFF_COUNT.setRelease(this, HIT_BATCH);
+        return true;
+    }
+
+    /** The handed-off batch's length, 0 if none; any thread, under the eviction lock. */
+    int handedOff() {
+        return (int) HANDOFF_COUNT.getAcquire(this);
+    }
+
+    /** Gives the handed-off array back to its owner once its keys were fed (under the eviction lock). */
+    void handoffTaken() {
+        HANDOFF_COUNT.setRelease(this, 0);
     }
 
     /** This thread's hits so far; any thread may call it. */
