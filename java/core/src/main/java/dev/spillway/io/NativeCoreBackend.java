@@ -17,12 +17,15 @@ final class NativeCoreBackend implements IoBackend {
     private final NativeCalls calls;
     private final int minLevel;
     private final int maxLevel;
+    /** One deallocator for every buffer (a method reference made per allocation would cost 16 bytes each). */
+    private final AlignedBuffer.Deallocator free;
 
     private NativeCoreBackend(BackendKind kind, NativeCalls calls) {
         this.kind = kind;
         this.calls = calls;
         this.minLevel = calls.zstdMinLevel();
         this.maxLevel = calls.zstdMaxLevel();
+        this.free = calls::alignedFree;
     }
 
     /** Wraps a binding after checking that the library it reaches is the version this jar expects. */
@@ -58,7 +61,7 @@ final class NativeCoreBackend implements IoBackend {
         if (address == 0) {
             throw new OutOfMemoryError("spw_aligned_alloc of " + size + " bytes failed");
         }
-        return new AlignedBuffer(calls.wrap(address, size), address, size, calls::alignedFree);
+        return new AlignedBuffer(calls.wrap(address, size), address, size, free);
     }
 
     @Override
