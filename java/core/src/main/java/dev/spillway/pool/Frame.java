@@ -19,6 +19,9 @@ import java.nio.ByteOrder;
  *   bit  33      WRITEBACK  a flush or eviction is writing the page; new write pins wait
  *   bit  34      LOADING    inserted in the page table, content not read yet; pins wait
  *   bit  35      DEAD       evicted, freed or dropped; pins retry the page-table lookup
+ *   bit  36      UNSYNCED   written to the file since the last fdatasync of it that succeeded
+ *   bits 40..47  write-backs of this frame, mod 256 (a flush clears UNSYNCED only if none came
+ *                between its snapshot and the end of its fdatasync)
  * </pre>
  */
 final class Frame {
@@ -30,6 +33,9 @@ final class Frame {
     static final long WRITEBACK = 1L << 33;
     static final long LOADING = 1L << 34;
     static final long DEAD = 1L << 35;
+    static final long UNSYNCED = 1L << 36;
+    static final long WRITES_ONE = 1L << 40;
+    static final long WRITES_MASK = 0xFFL << 40;
 
     /** The page-number bits of a key. */
     static final long PAGE_MASK = PageFileFormat.MAX_PAGES - 1;
@@ -132,11 +138,12 @@ final class Frame {
         }
     }
 
-    /** Ends a write-back; a failed one makes the page dirty again. */
+    /** Ends a write-back; a failed one makes the page dirty again, a successful one UNSYNCED. */
     void endWriteBack(boolean written) {
         for (;;) {
             long s = state;
-            long n = written ? s & ~WRITEBACK : (s & ~WRITEBACK) | DIRTY;
+            long n = written ? ((s & ~(WRITEBACK | WRITES_MASK)) | UNSYNCED | ((s + WRITES_ONE) & WRITES_MASK))
+                    : (s & ~WRITEBACK) | DIRTY;
             if (STATE.compareAndSet(this, s, n)) {
                 return;
             }
@@ -145,12 +152,49 @@ final class Frame {
 
     /** Marks the frame dead if nothing holds or uses it and it is clean; the caller then removes and frees it. */
     boolean tryKill(boolean mayBeDirty) {
+        return tryKillFrom(mayBeDirty) >= 0;
+    }
+
+    /** {@link #tryKill}, giving the state it killed (never negative), or -1 if it did not. */
+    long tryKillFrom(boolean mayBeDirty) {
         for (;;) {
             long s = state;
             if ((s & (PIN_MASK | WRITEBACK | LOADING | DEAD)) != 0 || (!mayBeDirty && (s & DIRTY) != 0)) {
-                return false;
+                return -1;
             }
             if (STATE.compareAndSet(this, s, DEAD)) {
+                return s;
+            }
+        }
+    }
+
+    /**
+     * After a successful fdatasync: the page is synced unless it was written again since
+     * {@code snapshot} (its state when the sync began).
+     */
+    void synced(long snapshot) {
+        for (;;) {
+            long s = state;
+            if ((s & UNSYNCED) == 0 || (s & WRITES_MASK) != (snapshot & WRITES_MASK)) {
+                return;
+            }
+            if (STATE.compareAndSet(this, s, s & ~UNSYNCED)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * After a failed fdatasync: a page written since the last good one may not be on disk, so it
+     * is dirty again and the next flush writes it again from memory. False if the frame is dead.
+     */
+    boolean syncFailed() {
+        for (;;) {
+            long s = state;
+            if ((s & UNSYNCED) == 0 || (s & DEAD) != 0) {
+                return false;
+            }
+            if (STATE.compareAndSet(this, s, s | DIRTY)) {
                 return true;
             }
         }
@@ -191,6 +235,6 @@ final class Frame {
     static String describe(long s) {
         return "pins=" + (s & PIN_MASK) + " writers=" + ((s & WRITER_MASK) >>> 16) + ((s & DIRTY) != 0 ? " dirty" : "")
                 + ((s & WRITEBACK) != 0 ? " writeback" : "") + ((s & LOADING) != 0 ? " loading" : "")
-                + ((s & DEAD) != 0 ? " dead" : "");
+                + ((s & DEAD) != 0 ? " dead" : "") + ((s & UNSYNCED) != 0 ? " unsynced" : "");
     }
 }

@@ -593,7 +593,11 @@ public final class StandardBufferManager implements BufferManager {
             return 0;
         }
         for (;;) {
-            if (fr.tryKill(false)) {
+            long killed = fr.tryKillFrom(false);
+            if (killed >= 0) {
+                if ((killed & Frame.UNSYNCED) != 0) {
+                    fr.file.droppedUnsynced.incrementAndGet();
+                }
                 PageTable.Partition part = table.partition(key);
                 long stamp = part.writeLock();
                 try {
@@ -697,9 +701,60 @@ public final class StandardBufferManager implements BufferManager {
     }
 
     private void flushFrames(StandardPageFile f, String op) {
+        checkDurable(f, op);
         forEachThenThrow(framesOf(f), fr -> writeBackIfDirty(fr, op));
         f.writeHeaderIfDirty();
-        f.sync();
+        sync(f, op);
+    }
+
+    private static void checkDurable(StandardPageFile f, String op) {
+        SpillwayException lost = f.durabilityLost;
+        if (lost != null) {
+            throw new SpillwayException(op + ": " + lost.getMessage(), lost);
+        }
+    }
+
+    /**
+     * fdatasync of a page file, and what it settles. Success: pages written before it began are
+     * durable (their UNSYNCED bit goes, unless written again meanwhile). Failure (fsyncgate: the
+     * kernel may have dropped the written data and marked it clean, so a retried fdatasync could
+     * succeed without writing anything): every resident page written since the last good sync is
+     * DIRTY again, and so are the header and free list, so the next flush writes them again from
+     * memory. Pages already dropped from memory cannot be written again: if there are any, the
+     * file's durability is lost for good and every later flush of it fails, until it is closed
+     * and reopened (close completes, then reports it).
+     */
+    void sync(StandardPageFile f, String op) {
+        List<Frame> frames = framesOf(f);
+        long[] before = new long[frames.size()];
+        for (int i = 0; i < before.length; i++) {
+            before[i] = frames.get(i).state();
+        }
+        long dropped = f.droppedUnsynced.get();
+        try {
+            f.sync();
+        } catch (RuntimeException e) {
+            int again = 0;
+            for (Frame fr : framesOf(f)) {
+                again += fr.syncFailed() ? 1 : 0;
+            }
+            f.syncFailed();
+            long lost = f.droppedUnsynced.get();
+            if (lost > 0) {
+                SpillwayException l = new SpillwayException("fdatasync of " + f.path() + " failed (" + e.getMessage()
+                        + ") after " + lost + " pages had been written back and dropped from memory since the last"
+                        + " fdatasync that succeeded; the kernel may have dropped them too, so their durability is"
+                        + " unknown and every later flush of this file fails; close and reopen it (" + again
+                        + " resident pages are dirty again)", e);
+                f.durabilityLost = l;
+                throw l;
+            }
+            throw e; // the resident pages and the header are dirty again: the next flush retries them
+        }
+        for (int i = 0; i < before.length; i++) {
+            frames.get(i).synced(before[i]);
+        }
+        f.droppedUnsynced.addAndGet(-dropped);
     }
 
     @Override
@@ -719,7 +774,10 @@ public final class StandardBufferManager implements BufferManager {
             return;
         }
         String op = "close " + f.path();
-        flushFrames(f, op);
+        SpillwayException lost = f.durabilityLost; // close still completes, then reports it
+        if (lost == null) {
+            flushFrames(f, op);
+        }
         evictionLock.lock();
         try {
             f.closing = true; // new pins fail from here
@@ -739,10 +797,14 @@ public final class StandardBufferManager implements BufferManager {
                     f.closing = false;
                     throw e;
                 }
-                if (!fr.tryKill(false)) {
+                long killed = fr.tryKillFrom(false);
+                if (killed < 0) {
                     f.closing = false;
                     throw new IllegalStateException(op + ": page " + fr.page() + " was pinned while closing ("
                             + Frame.describe(fr.state()) + ")");
+                }
+                if ((killed & Frame.UNSYNCED) != 0) {
+                    f.droppedUnsynced.incrementAndGet();
                 }
                 PageTable.Partition part = table.partition(fr.key);
                 long stamp = part.writeLock();
@@ -759,12 +821,30 @@ public final class StandardBufferManager implements BufferManager {
             evictionLock.unlock();
         }
         f.writeHeaderIfDirty();
-        f.sync();
+        if (f.durabilityLost == null) {
+            try {
+                sync(f, op);
+            } catch (RuntimeException e) {
+                if (f.durabilityLost == null) {
+                    throw e; // nothing lost yet: the file stays open and a later close retries
+                }
+            }
+        } else {
+            try {
+                f.sync(); // best effort for what close wrote; the loss is reported below either way
+            } catch (RuntimeException e) {
+                f.durabilityLost.addSuppressed(e);
+            }
+        }
         f.closed = true; // before the descriptor goes, so nothing can reopen it
         fileCache.remove(f);
         synchronized (files) {
             files.remove(f.path());
             fileIds.clear(f.fileId);
+        }
+        SpillwayException lostNow = f.durabilityLost;
+        if (lostNow != null) {
+            throw new SpillwayException(op + ": the file is closed, but " + lostNow.getMessage(), lostNow);
         }
     }
 

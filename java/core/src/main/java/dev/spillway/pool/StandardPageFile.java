@@ -66,6 +66,14 @@ final class StandardPageFile implements PageFile {
     private final Set<Long> unavailable = new HashSet<>();
     private boolean headerDirty; // guarded by this
     /**
+     * Pages of this file written back and then dropped (evicted, or at close) since the last
+     * fdatasync that succeeded: if the next one fails, the kernel may have dropped their data
+     * and we no longer hold it ({@link StandardBufferManager#sync}).
+     */
+    final java.util.concurrent.atomic.AtomicLong droppedUnsynced = new java.util.concurrent.atomic.AtomicLong();
+    /** Set for good when an fdatasync failed while dropped pages depended on it; every later flush fails with it. */
+    volatile dev.spillway.SpillwayException durabilityLost;
+    /**
      * Free-stack entries below this index are the list of the header on disk; those above were
      * pushed since, and their nodes are written only with the next header. Guarded by this.
      */
@@ -424,6 +432,15 @@ final class StandardPageFile implements PageFile {
         }
         durableDepth = freeSize;
         headerDirty = false;
+    }
+
+    /**
+     * An fdatasync failed: the header and the free-list nodes written since the last good one may
+     * not be on disk either, so the next flush writes them all again.
+     */
+    synchronized void syncFailed() {
+        headerDirty = true;
+        durableDepth = 0;
     }
 
     /** Reads a data page from disk into a frame buffer and checks it. */

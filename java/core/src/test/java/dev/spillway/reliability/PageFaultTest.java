@@ -222,6 +222,62 @@ class PageFaultTest extends ReliabilityTestSupport {
         verify(g, 3, 4);
     }
 
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFailedFdatasyncMakesThePagesItCoveredDirtyAgainSoTheNextFlushWritesThemAgain(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 6);
+        StandardBufferManager m = manager(io, 16L * PS);
+        Path p = dir.resolve("fsyncgate.pf");
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 0; i < 3; i++) {
+            write(f, f.allocatePage(), 7);
+        }
+        io.inject(Op.SYNC).errno(Errno.EIO).times(1);
+        NativeIoException s = assertThrows(NativeIoException.class, f::flush);
+        assertMentions(s, "fdatasync", p.toString(), EIO_TEXT);
+        assertConsistent(m);
+        // the kernel may have dropped what the failed fdatasync covered: the retry sends it all again
+        long writes = io.calls(Op.WRITE);
+        f.flush();
+        assertEquals(writes + 4, io.calls(Op.WRITE), "3 data pages and the header written again");
+        long again = io.calls(Op.WRITE);
+        f.flush();
+        assertEquals(again, io.calls(Op.WRITE), "after a good fdatasync nothing is written again");
+        f.close();
+        PageFile g = m.openPageFile(p);
+        for (long page = 1; page <= 3; page++) {
+            verify(g, page, 7);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFailedFdatasyncAfterWrittenPagesWereEvictedFailsEveryLaterFlushUntilReopened(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 7);
+        StandardBufferManager m = manager(io, 2L * PS); // 5 dirty pages through 2 frames: 3 written back and dropped
+        Path p = dir.resolve("lost.pf");
+        PageFile f = m.createPageFile(p, PS);
+        for (int i = 0; i < 5; i++) {
+            write(f, f.allocatePage(), 8);
+        }
+        io.inject(Op.SYNC).errno(Errno.EIO).times(1);
+        SpillwayException lost = assertThrows(SpillwayException.class, f::flush);
+        assertMentions(lost, "fdatasync", p.toString(), EIO_TEXT, "3 pages", "durability", "reopen");
+        assertConsistent(m);
+        // a later fdatasync would succeed, but cannot bring back what the kernel may have dropped
+        SpillwayException again = assertThrows(SpillwayException.class, f::flush);
+        assertMentions(again, "flush", "3 pages", "durability");
+        SpillwayException closed = assertThrows(SpillwayException.class, f::close);
+        assertMentions(closed, "close", "is closed, but", "durability");
+        assertTrue(!f.isOpen(), "close completes and reports");
+        assertConsistent(m);
+        PageFile g = m.openPageFile(p); // the injector lost nothing really: reopened, every page is there
+        for (long page = 1; page <= 5; page++) {
+            verify(g, page, 8);
+        }
+        g.flush();
+    }
+
     /** The OS text the injector gives each errno. */
     static final class FaultInjectingBackendText {
         static String of(int errno) {

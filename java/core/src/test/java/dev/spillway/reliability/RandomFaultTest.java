@@ -134,7 +134,15 @@ class RandomFaultTest extends ReliabilityTestSupport {
                 checkBuffer(h.buffer(), seeds.get(i), "buffer " + i);
             }
         }
-        f.close();
+        try {
+            f.close();
+        } catch (SpillwayException e) {
+            // a failed fdatasync after evictions: durability unknown, reported at close (which completes)
+            if (!e.getMessage().contains("durability is unknown")) {
+                throw e;
+            }
+        }
+        assertTrue(!f.isOpen(), "close completes");
         PageFile g = m.openPageFile(path);
         for (Map.Entry<Long, Long> e : pages.entrySet()) {
             try (PageHandle h = g.pin(e.getKey(), AccessIntent.READ)) {
