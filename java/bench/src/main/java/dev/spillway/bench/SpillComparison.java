@@ -59,6 +59,60 @@ public final class SpillComparison {
     private SpillComparison() {
     }
 
+    /**
+     * The spill step of {@code bench} on its own, printing same-round ratios (median, min–max):
+     * <pre>
+     * java --enable-native-access=ALL-UNNAMED -cp java/bench/target/benchmarks.jar dev.spillway.bench.SpillComparison \
+     *     [--blocks 64] [--rounds 5] [--data csv,random] [--dir /tmp] [--native build/native/spw_bench]
+     *     [--harness-file /tmp/spillway-misspath-256m.pf] [--harness-mib 256] [--backend auto]
+     * </pre>
+     */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        Path harness = o.containsKey("native") ? Path.of(o.get("native")) : NativeHarness.find();
+        int mib = Integer.parseInt(o.getOrDefault("harness-mib", "256"));
+        Path dir = Path.of(o.getOrDefault("dir", System.getProperty("java.io.tmpdir")));
+        Config cfg = new Config(dir, Integer.parseInt(o.getOrDefault("blocks", "64")),
+                Integer.parseInt(o.getOrDefault("rounds", "5")), List.of(o.getOrDefault("data", "csv,random").split(",")),
+                BackendKind.parse(o.getOrDefault("backend", "auto")), harness,
+                Path.of(o.getOrDefault("harness-file", dir.resolve("spillway-misspath-" + mib + "m.pf").toString())), mib,
+                null);
+        Result r = run(cfg);
+        System.out.printf(Locale.ROOT, "backend %s, %s, %d blocks x %d rounds%n", r.backend(), r.fileSystem(),
+                cfg.blocks(), cfg.rounds());
+        for (Map.Entry<String, double[]> e : r.mbps().entrySet()) {
+            System.out.printf(Locale.ROOT, "%-36s %s%n", e.getKey(), stats(e.getValue()));
+        }
+        for (String kind : cfg.kinds()) {
+            for (String phase : List.of("write+read", "write", "read")) {
+                for (String c : List.of("pool L1", "pool none", "pool adaptive", "fused L1")) {
+                    double[] a = r.mbps().get(kind + " " + c + " " + phase);
+                    double[] b = r.mbps().get(kind + " native fused L1 " + phase);
+                    if (a == null || b == null) {
+                        continue;
+                    }
+                    double[] q = new double[a.length];
+                    for (int i = 0; i < a.length; i++) {
+                        q[i] = a[i] / b[i];
+                    }
+                    System.out.printf(Locale.ROOT, "RATIO %-6s %-10s %-13s / native fused L1: %s%n", kind, phase, c,
+                            stats(q));
+                }
+            }
+        }
+    }
+
+    /** "median (min-max)" of a series in round order. */
+    private static String stats(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        double med = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        return String.format(Locale.ROOT, "%.2f (%.2f-%.2f)", med, s[0], s[s.length - 1]);
+    }
+
     public static Result run(Config cfg) throws IOException, InterruptedException {
         IoBackend io = Backends.open(cfg.backend());
         Files.createDirectories(cfg.dir());
