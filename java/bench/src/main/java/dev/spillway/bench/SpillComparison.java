@@ -27,6 +27,12 @@ import java.util.stream.Stream;
  * byte for byte the harness's ({@link BenchFiles#csv}, {@link BenchFiles#random}), so every side
  * compresses the same bytes. {@link #run} returns MB/s per round; the CLI's report turns them into
  * ratios. The JVM side keeps its round-0 warm-up uncounted, as the harness does.
+ *
+ * <p>Like for like with the harness: each JVM case spills into a file (the pool: one pool per
+ * case) that lives across rounds and was first written in the warm-up round, as spw_bench's
+ * measured round overwrites the slots its warm-up round wrote (see SpillThroughput); the harness
+ * spills 64 blocks per round, so compare at {@code blocks} = 64; and the cases run in an order
+ * rotated each round, so none always runs first.
  */
 public final class SpillComparison {
     static final int BLOCK = SpillThroughput.BLOCK;
@@ -139,23 +145,31 @@ public final class SpillComparison {
                     }
                 }
                 AlignedBuffer src = io.allocate(BLOCK);
+                SpillThroughput.Pools pools = new SpillThroughput.Pools(io, work);
                 try {
                     src.buffer().put(0, bytes);
                     List<AlignedBuffer> srcs = List.of(src);
                     Map<String, SpillThroughput.Case> cases = new LinkedHashMap<>();
                     for (int r = 0; r <= cfg.rounds(); r++) {
                         boolean count = r > 0;
+                        // The disk cases in a new order each round (rotated): in a fixed order the
+                        // harness always ran first, on a disk the JVM cases had not just written to.
+                        List<Step> steps = new ArrayList<>();
                         if (count && harness != null) {
-                            harnessRound(harness, cfg, kind, series);
+                            steps.add(() -> harnessRound(harness, cfg, kind, series));
                         }
-                        SpillThroughput.runRaw(io, work, srcs, cfg.blocks(), cases, "raw O_DIRECT", count);
-                        SpillThroughput.runFused(io, work, srcs, cfg.blocks(), cases, "fused L1", 1, count);
-                        SpillThroughput.runPool(io, work, srcs, cfg.blocks(), cases, "pool none", SpillCompression.none(),
-                                count);
-                        SpillThroughput.runPool(io, work, srcs, cfg.blocks(), cases, "pool L1", SpillCompression.fixed(1),
-                                count);
-                        SpillThroughput.runPool(io, work, srcs, cfg.blocks(), cases, "pool adaptive",
-                                SpillCompression.adaptiveLevel(), count);
+                        steps.add(() -> SpillThroughput.runRaw(io, work, srcs, cfg.blocks(), cases, "raw O_DIRECT", count));
+                        steps.add(() -> SpillThroughput.runFused(io, work, srcs, cfg.blocks(), cases, "fused L1", 1, count));
+                        steps.add(() -> SpillThroughput.runPool(pools, srcs, cfg.blocks(), cases, "pool none",
+                                SpillCompression.none(), count));
+                        steps.add(() -> SpillThroughput.runPool(pools, srcs, cfg.blocks(), cases, "pool L1",
+                                SpillCompression.fixed(1), count));
+                        steps.add(() -> SpillThroughput.runPool(pools, srcs, cfg.blocks(), cases, "pool adaptive",
+                                SpillCompression.adaptiveLevel(), count));
+                        java.util.Collections.rotate(steps, r);
+                        for (Step st : steps) {
+                            st.run();
+                        }
                         if (count && cfg.zstd() != null) {
                             double[] z = zstdBench(cfg.zstd(), zstdFile, commands);
                             add(series, kind + " zstd -b L1 write", z[0]);
@@ -175,6 +189,7 @@ public final class SpillComparison {
                         }
                     }
                 } finally {
+                    pools.close();
                     src.close();
                 }
             }
@@ -189,6 +204,11 @@ public final class SpillComparison {
         Map<String, double[]> out = new LinkedHashMap<>();
         series.forEach((k, v) -> out.put(k, v.stream().mapToDouble(Double::doubleValue).toArray()));
         return new Result(io.kind().name().toLowerCase(Locale.ROOT), fs, out, compression, notes, commands);
+    }
+
+    /** One case of a round. */
+    private interface Step {
+        void run() throws IOException, InterruptedException;
     }
 
     private static void add(Map<String, List<Double>> series, String key, double v) {
