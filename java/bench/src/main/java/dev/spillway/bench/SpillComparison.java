@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  * <p>Like for like with the harness: each JVM case spills into a file (the pool: one pool per
  * case) that lives across rounds and was first written in the warm-up round, as spw_bench's
  * measured round overwrites the slots its warm-up round wrote (see SpillThroughput); the harness
- * spills 64 blocks per round, so compare at {@code blocks} = 64; and the cases run in an order
+ * spills the same number of blocks per round ({@code --spill-blocks}; it spilled 64 always, while
+ * {@code bench}'s full mode spills 256); and the cases run in an order
  * rotated each round, so none always runs first.
  */
 public final class SpillComparison {
@@ -221,7 +222,8 @@ public final class SpillComparison {
         String w = "spill_write_256k_" + kind;
         String rd = "spill_read_256k_" + kind;
         Map<String, double[]> r = h.run(List.of("--file", cfg.harnessFile().toString(), "--size-mib",
-                Integer.toString(cfg.harnessFileMiB()), "--rounds", "1", "--data", kind, "--level", "1", "--only",
+                Integer.toString(cfg.harnessFileMiB()), "--rounds", "1", "--data", kind, "--level", "1",
+                "--spill-blocks", Integer.toString(cfg.blocks()), "--only",
                 "write_256k_raw," + w + "," + rd));
         double wn = r.get(w)[0];
         double rn = r.get(rd)[0];
