@@ -93,7 +93,7 @@ public interface BufferManager extends AutoCloseable {
     /** Everything a builder collects; engines read it, new options add a component. */
     record Settings(long memoryLimit, BackendKind backendKind, IoBackend backend, String policyName,
             IntFunction<EvictionPolicy> policyFactory, int maxOpenFiles, List<Path> temporaryDirectories,
-            long temporaryDirectoryLimit, boolean spillAdaptive, int spillLevel) {
+            long temporaryDirectoryLimit, boolean spillAdaptive, int spillLevel, long emptyTemporaryFileRetention) {
     }
 
     /** Options of the standard buffer manager; each has a default, so {@code build()} works at once. */
@@ -118,6 +118,7 @@ public interface BufferManager extends AutoCloseable {
         private long temporaryDirectoryLimit = LIMIT_FROM_FREE_SPACE;
         private boolean spillAdaptive = true;
         private int spillLevel = 1;
+        private long emptyTemporaryFileRetention = dev.spillway.spill.TemporaryFileManager.DEFAULT_EMPTY_FILE_RETENTION;
 
         Builder() {
         }
@@ -139,6 +140,19 @@ public interface BufferManager extends AutoCloseable {
                 throw new IllegalArgumentException("temporary directory limit must be positive, was " + bytes);
             }
             this.temporaryDirectoryLimit = bytes;
+            return this;
+        }
+
+        /**
+         * Bytes of emptied temporary files kept on disk for the next spills instead of deleted
+         * (default 64 MiB; 0 deletes a file as soon as it is empty): see TemporaryFileManager's
+         * "Emptied files". Kept files are not charged against the temporary directory limit.
+         */
+        public Builder emptyTemporaryFileRetention(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("empty temporary file retention must not be negative, was " + bytes);
+            }
+            this.emptyTemporaryFileRetention = bytes;
             return this;
         }
 
@@ -214,7 +228,7 @@ public interface BufferManager extends AutoCloseable {
                     ? List.of(Path.of(System.getProperty("java.io.tmpdir"), "spillway-" + System.getProperty("user.name", "user")))
                     : List.copyOf(temporaryDirectories);
             return new Settings(memoryLimit, backendKind, backend, policyName, policyFactory, maxOpenFiles, dirs,
-                    temporaryDirectoryLimit, spillAdaptive, spillLevel);
+                    temporaryDirectoryLimit, spillAdaptive, spillLevel, emptyTemporaryFileRetention);
         }
 
         public BufferManager build() {
