@@ -3,7 +3,7 @@
  * no JVM, as the reference every Java-side benchmark is a ratio against (shared/BENCHMARKS.md).
  *
  *   spw_bench [--file PATH] [--size-mib N] [--rounds N] [--data csv|random|both] [--level L]
- *             [--direct-ops N] [--only NAME[,NAME...]]
+ *             [--direct-ops N] [--spill-blocks N] [--only NAME[,NAME...]]
  *
  * Measures, each over --rounds rounds after one warm-up round, and prints one JSON object:
  *   noop                          an empty call (spw_noop), the floor of any binding
@@ -39,7 +39,7 @@
 #define PAGE (4 * KIB)
 #define BLOCK (256 * KIB)
 #define MAX_ROUNDS 101
-#define SPILL_SLOTS 64                  /* blocks per spill round: 16 MiB raw */
+#define SPILL_SLOTS 64                  /* default blocks per spill round: 16 MiB raw */
 #define CACHED_REGION (64LL * MIB)      /* page-cache reads stay in this warmed prefix */
 #define NOOP_CALLS 20000000L
 #define CACHED_READS 200000L
@@ -54,9 +54,10 @@ struct options {
     int level;
     long direct_ops;
     const char *only;
+    int spill_slots;
 };
 
-static struct options opt = {NULL, 256LL * MIB, 5, 1, 1, 1, 4000, NULL};
+static struct options opt = {NULL, 256LL * MIB, 5, 1, 1, 1, 4000, NULL, SPILL_SLOTS};
 
 static void die(const char *what, int64_t code) {
     fprintf(stderr, "spw_bench: %s: %s\n", what, spw_strerror(code));
@@ -67,7 +68,7 @@ static void usage(const char *msg) {
     if (msg) fprintf(stderr, "spw_bench: %s\n", msg);
     fprintf(stderr,
             "usage: spw_bench [--file PATH] [--size-mib N] [--rounds N] [--data csv|random|both]\n"
-            "                 [--level L] [--direct-ops N] [--only NAME[,NAME...]]\n"
+            "                 [--level L] [--direct-ops N] [--spill-blocks N] [--only NAME[,NAME...]]\n"
             "  --file PATH      data file for the reads (default: $TMPDIR or /tmp, spw_bench.dat);\n"
             "                   created with random bytes if missing or smaller than --size-mib\n"
             "  --size-mib N     data file size in MiB (default 256, at least 64)\n"
@@ -75,8 +76,9 @@ static void usage(const char *msg) {
             "  --data KIND      spill data: csv, random or both (default both)\n"
             "  --level L        zstd level for the spill writes (default 1)\n"
             "  --direct-ops N   O_DIRECT reads per thread per round (default 4000)\n"
+            "  --spill-blocks N 256 KiB blocks per spill round (default %d)\n"
             "  --only NAMES     run only the named benchmarks (prefixes, comma-separated)\n",
-            MAX_ROUNDS);
+            MAX_ROUNDS, SPILL_SLOTS);
     exit(2);
 }
 
@@ -327,15 +329,15 @@ static void bench_pread_direct(int fd, int threads) {
 }
 
 static void bench_write_raw(int sfd, const unsigned char *src) {
-    struct result *r = new_result("write_256k_raw", SPILL_SLOTS, BLOCK);
+    struct result *r = new_result("write_256k_raw", opt.spill_slots, BLOCK);
     for (int round = -1; round < opt.rounds; round++) {
         double t0 = now_ns(), c0 = cpu_ns();
-        for (int i = 0; i < SPILL_SLOTS; i++) {
+        for (int i = 0; i < opt.spill_slots; i++) {
             int64_t w = spw_pwrite(sfd, src, BLOCK, (int64_t)i * (BLOCK + PAGE));
             if (w < 0) die("pwrite (raw)", w);
         }
         double t = now_ns() - t0, cpu = cpu_ns() - c0;
-        if (round >= 0) record(r, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
+        if (round >= 0) record(r, t / opt.spill_slots, cpu / opt.spill_slots);
     }
 }
 
@@ -346,18 +348,19 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
     int64_t scratch_cap = spw_spill_stored_size(spw_compress_bound(BLOCK));
     unsigned char *scratch = page_alloc(scratch_cap);
     unsigned char *dst = page_alloc(BLOCK);
-    int64_t stored[SPILL_SLOTS];
+    int64_t *stored = malloc(sizeof(int64_t) * (size_t)opt.spill_slots);
+    if (stored == NULL) die("malloc", SPW_E_NOMEM);
     const int64_t slot = BLOCK + PAGE; /* room for a raw block with its header */
     char name[64];
     int do_write, do_read, do_round;
 
     snprintf(name, sizeof name, "spill_write_256k_%s", kind);
     do_write = wanted(name);
-    struct result *w = do_write ? new_result(name, SPILL_SLOTS, BLOCK) : NULL;
+    struct result *w = do_write ? new_result(name, opt.spill_slots, BLOCK) : NULL;
     double stored_total = 0;
     for (int round = -1; round < opt.rounds; round++) { /* always run: the reads need the blocks */
         double t0 = now_ns(), c0 = cpu_ns();
-        for (int i = 0; i < SPILL_SLOTS; i++) {
+        for (int i = 0; i < opt.spill_slots; i++) {
             int codec;
             int64_t payload;
             stored[i] = spw_spill_write(c, sfd, i * slot, src, BLOCK, opt.level, MAX_PAYLOAD, scratch, scratch_cap,
@@ -366,22 +369,22 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
             stored_total += (double)stored[i];
         }
         double t = now_ns() - t0, cpu = cpu_ns() - c0;
-        if (w && round >= 0) record(w, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
+        if (w && round >= 0) record(w, t / opt.spill_slots, cpu / opt.spill_slots);
     }
-    if (w) w->ratio = (double)BLOCK * SPILL_SLOTS * (opt.rounds + 1) / stored_total;
+    if (w) w->ratio = (double)BLOCK * opt.spill_slots * (opt.rounds + 1) / stored_total;
 
     snprintf(name, sizeof name, "spill_read_256k_%s", kind);
     do_read = wanted(name);
     if (do_read) {
-        struct result *rr = new_result(name, SPILL_SLOTS, BLOCK);
+        struct result *rr = new_result(name, opt.spill_slots, BLOCK);
         for (int round = -1; round < opt.rounds; round++) {
             double t0 = now_ns(), c0 = cpu_ns();
-            for (int i = 0; i < SPILL_SLOTS; i++) {
+            for (int i = 0; i < opt.spill_slots; i++) {
                 int64_t n = spw_spill_read(c, sfd, i * slot, stored[i], dst, BLOCK, scratch, scratch_cap);
                 if (n != BLOCK) die("spw_spill_read", n < 0 ? n : SPW_E_SHORT);
             }
             double t = now_ns() - t0, cpu = cpu_ns() - c0;
-            if (round >= 0) record(rr, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
+            if (round >= 0) record(rr, t / opt.spill_slots, cpu / opt.spill_slots);
         }
         if (memcmp(dst, src, BLOCK) != 0) die("spill read-back compare", SPW_E_FORMAT);
     }
@@ -389,10 +392,10 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
     snprintf(name, sizeof name, "spill_roundtrip_256k_%s", kind);
     do_round = wanted(name);
     if (do_round) {
-        struct result *rt = new_result(name, SPILL_SLOTS, BLOCK);
+        struct result *rt = new_result(name, opt.spill_slots, BLOCK);
         for (int round = -1; round < opt.rounds; round++) {
             double t0 = now_ns(), c0 = cpu_ns();
-            for (int i = 0; i < SPILL_SLOTS; i++) {
+            for (int i = 0; i < opt.spill_slots; i++) {
                 int codec;
                 int64_t payload;
                 int64_t s = spw_spill_write(c, sfd, 0, src, BLOCK, opt.level, MAX_PAYLOAD, scratch, scratch_cap, &codec,
@@ -402,9 +405,10 @@ static void bench_spill(int sfd, const char *kind, const unsigned char *src) {
                 if (n != BLOCK) die("spw_spill_read", n < 0 ? n : SPW_E_SHORT);
             }
             double t = now_ns() - t0, cpu = cpu_ns() - c0;
-            if (round >= 0) record(rt, t / SPILL_SLOTS, cpu / SPILL_SLOTS);
+            if (round >= 0) record(rt, t / opt.spill_slots, cpu / opt.spill_slots);
         }
     }
+    free(stored);
     spw_aligned_free(dst);
     spw_aligned_free(scratch);
     spw_codec_free(c);
@@ -448,6 +452,8 @@ int main(int argc, char **argv) {
             opt.level = (int)parse_long(a, v, spw_zstd_min_level(), spw_zstd_max_level());
         } else if (strcmp(a, "--direct-ops") == 0) {
             opt.direct_ops = parse_long(a, v, 1, 100000000L);
+        } else if (strcmp(a, "--spill-blocks") == 0) {
+            opt.spill_slots = (int)parse_long(a, v, 1, 65536);
         } else if (strcmp(a, "--only") == 0) {
             opt.only = v;
         } else if (strcmp(a, "--data") == 0) {

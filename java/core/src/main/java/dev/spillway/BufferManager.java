@@ -95,7 +95,8 @@ public interface BufferManager extends AutoCloseable {
     /** Everything a builder collects; engines read it, new options add a component. */
     record Settings(long memoryLimit, BackendKind backendKind, IoBackend backend, String policyName,
             IntFunction<EvictionPolicy> policyFactory, int maxOpenFiles, List<Path> temporaryDirectories,
-            long temporaryDirectoryLimit, boolean spillAdaptive, int spillLevel, Executor maintenanceExecutor) {
+            long temporaryDirectoryLimit, boolean spillAdaptive, int spillLevel, long emptyTemporaryFileRetention,
+            Executor maintenanceExecutor) {
     }
 
     /** Options of the standard buffer manager; each has a default, so {@code build()} works at once. */
@@ -120,6 +121,7 @@ public interface BufferManager extends AutoCloseable {
         private long temporaryDirectoryLimit = LIMIT_FROM_FREE_SPACE;
         private boolean spillAdaptive = true;
         private int spillLevel = 1;
+        private long emptyTemporaryFileRetention = dev.spillway.spill.TemporaryFileManager.DEFAULT_EMPTY_FILE_RETENTION;
         private Executor maintenanceExecutor = ForkJoinPool.commonPool();
 
         Builder() {
@@ -142,6 +144,20 @@ public interface BufferManager extends AutoCloseable {
                 throw new IllegalArgumentException("temporary directory limit must be positive, was " + bytes);
             }
             this.temporaryDirectoryLimit = bytes;
+            return this;
+        }
+
+        /**
+         * Bytes of emptied temporary files kept on disk for the next spills instead of deleted
+         * (default 64 MiB; 0 deletes a file as soon as it is empty): see TemporaryFileManager's
+         * "Emptied files". A file is kept only while slots in use plus kept files stay under the
+         * temporary directory limit.
+         */
+        public Builder emptyTemporaryFileRetention(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("empty temporary file retention must not be negative, was " + bytes);
+            }
+            this.emptyTemporaryFileRetention = bytes;
             return this;
         }
 
@@ -231,7 +247,7 @@ public interface BufferManager extends AutoCloseable {
                     ? List.of(Path.of(System.getProperty("java.io.tmpdir"), "spillway-" + System.getProperty("user.name", "user")))
                     : List.copyOf(temporaryDirectories);
             return new Settings(memoryLimit, backendKind, backend, policyName, policyFactory, maxOpenFiles, dirs,
-                    temporaryDirectoryLimit, spillAdaptive, spillLevel, maintenanceExecutor);
+                    temporaryDirectoryLimit, spillAdaptive, spillLevel, emptyTemporaryFileRetention, maintenanceExecutor);
         }
 
         public BufferManager build() {

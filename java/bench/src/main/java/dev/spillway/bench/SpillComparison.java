@@ -27,6 +27,13 @@ import java.util.stream.Stream;
  * byte for byte the harness's ({@link BenchFiles#csv}, {@link BenchFiles#random}), so every side
  * compresses the same bytes. {@link #run} returns MB/s per round; the CLI's report turns them into
  * ratios. The JVM side keeps its round-0 warm-up uncounted, as the harness does.
+ *
+ * <p>Like for like with the harness: each JVM case spills into a file (the pool: one pool per
+ * case) that lives across rounds and was first written in the warm-up round, as spw_bench's
+ * measured round overwrites the slots its warm-up round wrote (see SpillThroughput); the harness
+ * spills the same number of blocks per round ({@code --spill-blocks}; it spilled 64 always, while
+ * {@code bench}'s full mode spills 256); and the cases run in an order
+ * rotated each round, so none always runs first.
  */
 public final class SpillComparison {
     static final int BLOCK = SpillThroughput.BLOCK;
@@ -59,6 +66,60 @@ public final class SpillComparison {
     private SpillComparison() {
     }
 
+    /**
+     * The spill step of {@code bench} on its own, printing same-round ratios (median, min–max):
+     * <pre>
+     * java --enable-native-access=ALL-UNNAMED -cp java/bench/target/benchmarks.jar dev.spillway.bench.SpillComparison \
+     *     [--blocks 64] [--rounds 5] [--data csv,random] [--dir /tmp] [--native build/native/spw_bench]
+     *     [--harness-file /tmp/spillway-misspath-256m.pf] [--harness-mib 256] [--backend auto]
+     * </pre>
+     */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        Path harness = o.containsKey("native") ? Path.of(o.get("native")) : NativeHarness.find();
+        int mib = Integer.parseInt(o.getOrDefault("harness-mib", "256"));
+        Path dir = Path.of(o.getOrDefault("dir", System.getProperty("java.io.tmpdir")));
+        Config cfg = new Config(dir, Integer.parseInt(o.getOrDefault("blocks", "64")),
+                Integer.parseInt(o.getOrDefault("rounds", "5")), List.of(o.getOrDefault("data", "csv,random").split(",")),
+                BackendKind.parse(o.getOrDefault("backend", "auto")), harness,
+                Path.of(o.getOrDefault("harness-file", dir.resolve("spillway-misspath-" + mib + "m.pf").toString())), mib,
+                null);
+        Result r = run(cfg);
+        System.out.printf(Locale.ROOT, "backend %s, %s, %d blocks x %d rounds%n", r.backend(), r.fileSystem(),
+                cfg.blocks(), cfg.rounds());
+        for (Map.Entry<String, double[]> e : r.mbps().entrySet()) {
+            System.out.printf(Locale.ROOT, "%-36s %s%n", e.getKey(), stats(e.getValue()));
+        }
+        for (String kind : cfg.kinds()) {
+            for (String phase : List.of("write+read", "write", "read")) {
+                for (String c : List.of("pool L1", "pool none", "pool adaptive", "fused L1")) {
+                    double[] a = r.mbps().get(kind + " " + c + " " + phase);
+                    double[] b = r.mbps().get(kind + " native fused L1 " + phase);
+                    if (a == null || b == null) {
+                        continue;
+                    }
+                    double[] q = new double[a.length];
+                    for (int i = 0; i < a.length; i++) {
+                        q[i] = a[i] / b[i];
+                    }
+                    System.out.printf(Locale.ROOT, "RATIO %-6s %-10s %-13s / native fused L1: %s%n", kind, phase, c,
+                            stats(q));
+                }
+            }
+        }
+    }
+
+    /** "median (min-max)" of a series in round order. */
+    private static String stats(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        double med = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        return String.format(Locale.ROOT, "%.2f (%.2f-%.2f)", med, s[0], s[s.length - 1]);
+    }
+
     public static Result run(Config cfg) throws IOException, InterruptedException {
         IoBackend io = Backends.open(cfg.backend());
         Files.createDirectories(cfg.dir());
@@ -85,23 +146,31 @@ public final class SpillComparison {
                     }
                 }
                 AlignedBuffer src = io.allocate(BLOCK);
+                SpillThroughput.Pools pools = new SpillThroughput.Pools(io, work);
                 try {
                     src.buffer().put(0, bytes);
                     List<AlignedBuffer> srcs = List.of(src);
                     Map<String, SpillThroughput.Case> cases = new LinkedHashMap<>();
                     for (int r = 0; r <= cfg.rounds(); r++) {
                         boolean count = r > 0;
+                        // The disk cases in a new order each round (rotated): in a fixed order the
+                        // harness always ran first, on a disk the JVM cases had not just written to.
+                        List<Step> steps = new ArrayList<>();
                         if (count && harness != null) {
-                            harnessRound(harness, cfg, kind, series);
+                            steps.add(() -> harnessRound(harness, cfg, kind, series));
                         }
-                        SpillThroughput.runRaw(io, work, srcs, cfg.blocks(), cases, "raw O_DIRECT", count);
-                        SpillThroughput.runFused(io, work, srcs, cfg.blocks(), cases, "fused L1", 1, count);
-                        SpillThroughput.runPool(io, work, srcs, cfg.blocks(), cases, "pool none", SpillCompression.none(),
-                                count);
-                        SpillThroughput.runPool(io, work, srcs, cfg.blocks(), cases, "pool L1", SpillCompression.fixed(1),
-                                count);
-                        SpillThroughput.runPool(io, work, srcs, cfg.blocks(), cases, "pool adaptive",
-                                SpillCompression.adaptiveLevel(), count);
+                        steps.add(() -> SpillThroughput.runRaw(io, work, srcs, cfg.blocks(), cases, "raw O_DIRECT", count));
+                        steps.add(() -> SpillThroughput.runFused(io, work, srcs, cfg.blocks(), cases, "fused L1", 1, count));
+                        steps.add(() -> SpillThroughput.runPool(pools, srcs, cfg.blocks(), cases, "pool none",
+                                SpillCompression.none(), count));
+                        steps.add(() -> SpillThroughput.runPool(pools, srcs, cfg.blocks(), cases, "pool L1",
+                                SpillCompression.fixed(1), count));
+                        steps.add(() -> SpillThroughput.runPool(pools, srcs, cfg.blocks(), cases, "pool adaptive",
+                                SpillCompression.adaptiveLevel(), count));
+                        java.util.Collections.rotate(steps, r);
+                        for (Step st : steps) {
+                            st.run();
+                        }
                         if (count && cfg.zstd() != null) {
                             double[] z = zstdBench(cfg.zstd(), zstdFile, commands);
                             add(series, kind + " zstd -b L1 write", z[0]);
@@ -121,6 +190,7 @@ public final class SpillComparison {
                         }
                     }
                 } finally {
+                    pools.close();
                     src.close();
                 }
             }
@@ -137,6 +207,11 @@ public final class SpillComparison {
         return new Result(io.kind().name().toLowerCase(Locale.ROOT), fs, out, compression, notes, commands);
     }
 
+    /** One case of a round. */
+    private interface Step {
+        void run() throws IOException, InterruptedException;
+    }
+
     private static void add(Map<String, List<Double>> series, String key, double v) {
         series.computeIfAbsent(key, k -> new ArrayList<>()).add(v);
     }
@@ -147,7 +222,8 @@ public final class SpillComparison {
         String w = "spill_write_256k_" + kind;
         String rd = "spill_read_256k_" + kind;
         Map<String, double[]> r = h.run(List.of("--file", cfg.harnessFile().toString(), "--size-mib",
-                Integer.toString(cfg.harnessFileMiB()), "--rounds", "1", "--data", kind, "--level", "1", "--only",
+                Integer.toString(cfg.harnessFileMiB()), "--rounds", "1", "--data", kind, "--level", "1",
+                "--spill-blocks", Integer.toString(cfg.blocks()), "--only",
                 "write_256k_raw," + w + "," + rd));
         double wn = r.get(w)[0];
         double rn = r.get(rd)[0];

@@ -175,7 +175,8 @@ public final class StandardBufferManager implements BufferManager {
                 : settings.spillLevel() == SpillFormat.LEVEL_NONE ? SpillCompression.none()
                 : SpillCompression.fixed(settings.spillLevel());
         this.transients = new TransientBufferPool(backend, accountant,
-                new TemporaryFileManager.Config(settings.temporaryDirectories(), tempLimit, compression));
+                new TemporaryFileManager.Config(settings.temporaryDirectories(), tempLimit, compression,
+                        settings.emptyTemporaryFileRetention()));
     }
 
     private static EvictionPolicy createPolicy(Settings s, int hint) {

@@ -12,6 +12,8 @@ import java.util.TreeMap;
  * if no file has room a new file takes the lowest free file index and may hold
  * {@code (1 << files_open) * 4000} slots (file-index growth). Freeing tells the caller what to do
  * with the file: delete it (empty), truncate it (the tail freed), or punch a hole (a middle slot).
+ * A caller may instead keep an emptied file ({@link Action#KEEP_EMPTY}): it stays in the bookkeeping
+ * with no slot in use, and is reused like any file with room (its slot 0 is the next one taken).
  *
  * <p>Not thread-safe: the {@link TemporaryFileManager} calls it under its size-class lock.
  */
@@ -49,6 +51,8 @@ final class SlotAllocator {
     enum Action {
         /** The file is empty: delete it (its index is free again). */
         DELETE,
+        /** The file is empty and, as the caller asked, kept (open, no slot in use) for reuse. */
+        KEEP_EMPTY,
         /** The highest slots are free: truncate the file to {@code extentSlots} slots. */
         TRUNCATE,
         /** A slot below the highest one in use was freed: punch a hole over it. */
@@ -101,6 +105,20 @@ final class SlotAllocator {
     }
 
     Release free(int fileIndex, int slot) {
+        return free(fileIndex, slot, false);
+    }
+
+    /** Whether freeing {@code slot} of the file would leave it empty. */
+    boolean wouldEmpty(int fileIndex, int slot) {
+        FileSlots f = files.get(fileIndex);
+        return f != null && f.inUse == 1 && slot >= 0 && f.used.get(slot);
+    }
+
+    /**
+     * Frees a slot; when that empties the file, {@code keepIfEmpty} keeps it (with no slot in use,
+     * {@link Action#KEEP_EMPTY}) instead of forgetting it ({@link Action#DELETE}).
+     */
+    Release free(int fileIndex, int slot, boolean keepIfEmpty) {
         FileSlots f = files.get(fileIndex);
         if (f == null || slot < 0 || !f.used.get(slot)) {
             throw new IllegalStateException("freeing slot " + slot + " of file index " + fileIndex
@@ -110,6 +128,10 @@ final class SlotAllocator {
         f.inUse--;
         slotsInUse--;
         if (f.inUse == 0) {
+            if (keepIfEmpty) {
+                f.punched.clear(); // the caller may truncate it: forget what was punched
+                return new Release(Action.KEEP_EMPTY, fileIndex, slot, 0, 0, 0, 0);
+            }
             files.remove(fileIndex);
             return new Release(Action.DELETE, fileIndex, slot, 0, 0, 0, 0);
         }
@@ -122,6 +144,15 @@ final class SlotAllocator {
         int end = f.used.nextSetBit(slot);
         int unpunched = end - start - f.punched.get(start, end).cardinality();
         return new Release(Action.PUNCH, fileIndex, slot, extent, start, end, unpunched);
+    }
+
+    /** Forgets a kept empty file (the caller deletes it); its index is free again. */
+    void removeEmpty(int fileIndex) {
+        FileSlots f = files.get(fileIndex);
+        if (f == null || f.inUse != 0) {
+            throw new IllegalStateException("removing file index " + fileIndex + " that is not a kept empty file");
+        }
+        files.remove(fileIndex);
     }
 
     /** Records that free slots [from, to) of a file were punched out. */
@@ -145,8 +176,15 @@ final class SlotAllocator {
         return new ArrayList<>(files.values());
     }
 
-    /** Checks the counters against the bitmaps; a message per inconsistency, empty if none. */
+    /**
+     * Checks the counters against the bitmaps; a message per inconsistency, empty if none. An empty
+     * file is allowed (a caller kept it, {@link Action#KEEP_EMPTY}) when {@code emptyAllowed}.
+     */
     List<String> check() {
+        return check(false);
+    }
+
+    List<String> check(boolean emptyAllowed) {
         List<String> problems = new ArrayList<>();
         long total = 0;
         for (FileSlots f : files.values()) {
@@ -154,7 +192,7 @@ final class SlotAllocator {
                 problems.add("file index " + f.fileIndex + ": inUse " + f.inUse + " but " + f.used.cardinality()
                         + " bits set");
             }
-            if (f.inUse == 0) {
+            if (f.inUse == 0 && !emptyAllowed) {
                 problems.add("file index " + f.fileIndex + " is empty but still open");
             }
             if (f.used.length() > f.capacity) {

@@ -75,7 +75,7 @@ import java.util.zip.CRC32C;
  * <li>Freed slots below the file's tail get their disk blocks punched out where the file system
  *     allows it (DuckDB keeps the holes), once a run of them reaches {@link #PUNCH_RUN_BYTES}:
  *     one punch per freed slot costs more than reading the slot back. A freed tail truncates the
- *     file, an empty file is deleted.
+ *     file; an empty file is deleted, or kept for reuse (below).
  * <li>An owner record per manager and directory ({@code spillway-<owner>.owner}, holding pid and
  *     start time under a {@link FileLock}); at start, files of owners whose lock is free (dead) are
  *     removed, so a crash leaves nothing behind for long.
@@ -105,6 +105,20 @@ import java.util.zip.CRC32C;
  * threads spill at once. Each I/O takes a {@link Worker} (codec + scratch) from a small pool
  * because a codec serves one thread at a time.
  *
+ * <h2>Emptied files</h2>
+ * A size-class file whose last block is freed is kept open and empty for the next spill, instead
+ * of deleted, when its class keeps no other emptied file and the manager's retention budget
+ * ({@link Config#emptyFileRetention}, default {@link #DEFAULT_EMPTY_FILE_RETENTION}) has room; a
+ * larger file is first truncated to the budget's whole slots. A spill-then-read-back cycle then
+ * overwrites blocks the file system already allocated instead of creating, growing and deleting a
+ * file every cycle (measured on ext4 with O_DIRECT: the delete alone took 8 to 58 ms after 64
+ * blocks, more than reading them back). A kept file is listed by {@link #temporaryFiles} with no
+ * slot in use, is kept only within the size limit's headroom at that moment (slots in use plus
+ * kept bytes stay under the limit; a limit lowered later is not enforced on kept files),
+ * is deleted by {@link #close}, and is the first file a new block goes to (lowest index with room).
+ * A retention of 0 deletes every file as soon as it is empty. A failed write never keeps the file
+ * it emptied.
+ *
  * <h2>Size limit</h2>
  * Usage is the sum of the slot sizes in use plus the stored size of files of their own. The limit
  * defaults to 90% of the free space of the directories' file systems when first used; it can be
@@ -129,6 +143,11 @@ public final class TemporaryFileManager implements AutoCloseable {
     public static final int MIN_COMPRESSED_SIZE = 32 * 1024;
     /** A size limit meaning "no limit". */
     public static final long SIZE_UNLIMITED = Long.MAX_VALUE;
+    /**
+     * Emptied size-class files kept for reuse, in bytes on disk, per manager: the files of one
+     * spill-and-read-back cycle of 64 MiB of raw data at the raw class, or more when compressed.
+     */
+    public static final long DEFAULT_EMPTY_FILE_RETENTION = 64L << 20;
     /** A size limit meaning "90% of the free space when first used". */
     public static final long SIZE_DEFAULT = -1;
     /** Share of the free disk space the default limit allows (DuckDB's 90%). */
@@ -148,7 +167,8 @@ public final class TemporaryFileManager implements AutoCloseable {
      * @param sizeLimit    bytes, {@link #SIZE_DEFAULT} (90% of free space at first use) or {@link #SIZE_UNLIMITED}
      * @param compression  adaptive, fixed level or none
      */
-    public record Config(List<Path> directories, long sizeLimit, SpillCompression compression) {
+    public record Config(List<Path> directories, long sizeLimit, SpillCompression compression,
+            long emptyFileRetention) {
         public Config {
             directories = List.copyOf(directories);
             if (directories.isEmpty()) {
@@ -161,6 +181,14 @@ public final class TemporaryFileManager implements AutoCloseable {
                 throw new IllegalArgumentException("temporary directory size limit " + sizeLimit
                         + " is negative (use SIZE_DEFAULT or SIZE_UNLIMITED)");
             }
+            if (emptyFileRetention < 0) {
+                throw new IllegalArgumentException("empty file retention " + emptyFileRetention + " is negative");
+            }
+        }
+
+        /** With the default {@link #DEFAULT_EMPTY_FILE_RETENTION}. */
+        public Config(List<Path> directories, long sizeLimit, SpillCompression compression) {
+            this(directories, sizeLimit, compression, DEFAULT_EMPTY_FILE_RETENTION);
         }
 
         public static Config of(Path directory) {
@@ -168,11 +196,19 @@ public final class TemporaryFileManager implements AutoCloseable {
         }
 
         public Config withSizeLimit(long bytes) {
-            return new Config(directories, bytes, compression);
+            return new Config(directories, bytes, compression, emptyFileRetention);
         }
 
         public Config withCompression(SpillCompression c) {
-            return new Config(directories, sizeLimit, c);
+            return new Config(directories, sizeLimit, c, emptyFileRetention);
+        }
+
+        /**
+         * Bytes of emptied size-class files kept on disk for reuse (0: delete a file as soon as it
+         * is empty). See "Emptied files" in the class comment.
+         */
+        public Config withEmptyFileRetention(long bytes) {
+            return new Config(directories, sizeLimit, compression, bytes);
         }
     }
 
@@ -260,6 +296,9 @@ public final class TemporaryFileManager implements AutoCloseable {
         final Map<Integer, IoFile> files = new HashMap<>();
         // guarded by lock
         boolean punchSupported = true;
+        /** Kept empty files (at most one): file index to the bytes they keep on disk. */
+        // guarded by lock
+        final Map<Integer, Long> kept = new HashMap<>(2);
 
         SizeClass(Directory dir, int index) {
             this.dir = dir;
@@ -290,6 +329,10 @@ public final class TemporaryFileManager implements AutoCloseable {
                     fileOpened();
                 } else {
                     f = files.get(a.fileIndex());
+                    Long keptBytes = kept.remove(a.fileIndex());
+                    if (keptBytes != null) {
+                        retainedBytes.addAndGet(-keptBytes); // in use again: no longer an empty file kept
+                    }
                 }
                 return new Placement(a.fileIndex(), a.slot(), f, a.newFile());
             } finally {
@@ -346,11 +389,24 @@ public final class TemporaryFileManager implements AutoCloseable {
         }
 
         void free(int fileIndex, int slot) {
+            free(fileIndex, slot, true);
+        }
+
+        /**
+         * Frees a slot. A file it empties is kept for reuse when {@code mayKeep}, this class keeps
+         * no other, and the retention budget has room for it (truncated to fit, whole slots);
+         * otherwise it is deleted.
+         */
+        void free(int fileIndex, int slot, boolean mayKeep) {
             lock.lock();
             try {
-                SlotAllocator.Release r = slots.free(fileIndex, slot);
                 IoFile f = files.get(fileIndex);
+                boolean keep = mayKeep && kept.isEmpty() && !closed && slots.wouldEmpty(fileIndex, slot)
+                        && keepEmptied(fileIndex, f);
+                SlotAllocator.Release r = slots.free(fileIndex, slot, keep);
                 switch (r.action()) {
+                    case KEEP_EMPTY:
+                        break;
                     case DELETE:
                         files.remove(fileIndex);
                         f.close();
@@ -375,6 +431,42 @@ public final class TemporaryFileManager implements AutoCloseable {
                 }
             } finally {
                 lock.unlock();
+            }
+        }
+
+        /**
+         * Reserves retention budget for a file about to be emptied, truncating it to the budget's
+         * whole slots if it is larger; false (delete it) when no slot fits or it cannot be sized.
+         */
+        private boolean keepEmptied(int fileIndex, IoFile f) {
+            long size;
+            try {
+                size = f.size();
+            } catch (RuntimeException e) {
+                return false;
+            }
+            for (;;) {
+                long r = retainedBytes.get();
+                // within the budget, and within the size limit's headroom: what we keep on disk
+                // (slots in use plus kept files) stays under the limit when the file is kept
+                long room = Math.min(emptyFileRetention - r, sizeLimit() - used.get() - r);
+                long keepBytes = Math.min(size, room / slotSize * slotSize);
+                if (keepBytes <= 0) {
+                    return false;
+                }
+                if (!retainedBytes.compareAndSet(r, r + keepBytes)) {
+                    continue;
+                }
+                if (keepBytes < size) {
+                    try {
+                        f.truncate(keepBytes);
+                    } catch (RuntimeException e) {
+                        retainedBytes.addAndGet(-keepBytes);
+                        return false;
+                    }
+                }
+                kept.put(fileIndex, keepBytes);
+                return true;
             }
         }
     }
@@ -455,6 +547,9 @@ public final class TemporaryFileManager implements AutoCloseable {
      */
     static final long PUNCH_RUN_BYTES = 32L << 20;
     private volatile long punchRunBytes = PUNCH_RUN_BYTES;
+    /** Bytes of emptied files kept for reuse, at most {@link #emptyFileRetention}. */
+    private final AtomicLong retainedBytes = new AtomicLong();
+    private final long emptyFileRetention;
     private volatile long sizeLimit;
     // guarded by this
     private boolean limitResolved;
@@ -477,6 +572,7 @@ public final class TemporaryFileManager implements AutoCloseable {
         }
         this.directories = List.copyOf(dirs);
         this.sizeLimit = config.sizeLimit();
+        this.emptyFileRetention = config.emptyFileRetention();
         this.limitResolved = config.sizeLimit() != SIZE_DEFAULT;
         LIVE_OWNERS.add(ownerId);
         for (Directory d : directories) {
@@ -592,7 +688,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                 codec = sb.codec();
             }
         } catch (RuntimeException e) {
-            sc.free(p.fileIndex(), p.slot()); // deletes a file this block just created
+            sc.free(p.fileIndex(), p.slot(), false); // deletes a file this block just created (or emptied)
             uncharge(sc.slotSize);
             throw spillFailure("spill write of a " + BLOCK_SIZE + "-byte block to slot " + p.slot() + " of "
                     + p.file().path() + " (size class " + sc.slotSize / 1024 + " KiB)", e);
@@ -791,6 +887,11 @@ public final class TemporaryFileManager implements AutoCloseable {
         return used.get();
     }
 
+    /** Bytes on disk of emptied files kept for reuse (not charged against the size limit). */
+    public long retainedBytes() {
+        return retainedBytes.get();
+    }
+
     /** Blocks on disk now. */
     public long blockCount() {
         return blocks.get();
@@ -865,13 +966,14 @@ public final class TemporaryFileManager implements AutoCloseable {
     public List<String> checkInvariants() {
         List<String> problems = new ArrayList<>();
         long charged = 0;
+        long kept = 0;
         int fileCount = 0;
         for (Directory d : directories) {
             fileCount += d.ownFiles.size();
             for (SizeClass sc : d.classes) {
                 sc.lock.lock();
                 try {
-                    for (String p : sc.slots.check()) {
+                    for (String p : sc.slots.check(true)) {
                         problems.add(d.path + " class " + sc.slotSize / 1024 + " KiB: " + p);
                     }
                     Set<Integer> indexes = new HashSet<>();
@@ -889,6 +991,19 @@ public final class TemporaryFileManager implements AutoCloseable {
                         problems.add("class " + sc.slotSize / 1024 + " KiB: open files " + sc.files.keySet()
                                 + " but bookkeeping has " + indexes);
                     }
+                    for (SlotAllocator.FileSlots fs : sc.slots.files()) {
+                        if ((fs.inUse == 0) != sc.kept.containsKey(fs.fileIndex)) {
+                            problems.add("file index " + fs.fileIndex + " of class " + sc.slotSize / 1024 + " KiB has "
+                                    + fs.inUse + " slots in use but is " + (sc.kept.containsKey(fs.fileIndex) ? "" : "not ")
+                                    + "kept as an empty file");
+                        }
+                    }
+                    if (sc.kept.size() > 1) {
+                        problems.add("class " + sc.slotSize / 1024 + " KiB keeps " + sc.kept.size() + " empty files");
+                    }
+                    for (long k : sc.kept.values()) {
+                        kept += k;
+                    }
                     charged += sc.slots.slotsInUse() * sc.slotSize;
                     fileCount += sc.files.size();
                 } finally {
@@ -901,6 +1016,13 @@ public final class TemporaryFileManager implements AutoCloseable {
         }
         if (fileCount != openFiles.get()) {
             problems.add(fileCount + " temporary files are open but the counter says " + openFiles.get());
+        }
+        if (kept != retainedBytes.get()) {
+            problems.add("empty files kept hold " + kept + " bytes but the counter says " + retainedBytes.get());
+        }
+        if (retainedBytes.get() > emptyFileRetention) {
+            problems.add("empty files kept hold " + retainedBytes.get() + " bytes, over the retention of "
+                    + emptyFileRetention);
         }
         if (charged != used.get()) {
             problems.add("charged " + used.get() + " bytes but slots and files in use add up to " + charged);
@@ -1155,6 +1277,10 @@ public final class TemporaryFileManager implements AutoCloseable {
                         openFiles.decrementAndGet();
                     }
                     sc.files.clear();
+                    for (int k : sc.kept.keySet()) {
+                        sc.slots.removeEmpty(k); // deleted above: the bookkeeping forgets it too
+                    }
+                    sc.kept.clear();
                 } finally {
                     sc.lock.unlock();
                 }
@@ -1182,6 +1308,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                 }
             }
         }
+        retainedBytes.set(0);
         LIVE_OWNERS.remove(ownerId);
     }
 }

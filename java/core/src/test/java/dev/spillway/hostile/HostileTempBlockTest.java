@@ -86,8 +86,10 @@ class HostileTempBlockTest {
                     b = h.transientBuffer();
                 }
                 assertEquals(TransientBuffer.State.SPILLED, a.state());
-                List<TempFileInfo> files = pool.temporaryFiles();
-                assertEquals(1, files.size(), files.toString());
+                // a's file; an emptied file of an earlier round may be kept for reuse beside it
+                List<TempFileInfo> files = pool.temporaryFiles().stream().filter(t -> t.slotsInUse() > 0)
+                        .collect(java.util.stream.Collectors.toList());
+                assertEquals(1, files.size(), pool.temporaryFiles().toString());
                 Path file = files.get(0).path();
                 String what = mutate(file, rnd);
                 boolean forged = what.contains("forged");

@@ -15,6 +15,7 @@ import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.NativeIoException;
 import dev.spillway.pool.StandardBufferManager;
+import dev.spillway.spill.TemporaryFileManager;
 import dev.spillway.testing.FaultInjectingBackend;
 import dev.spillway.testing.FaultInjectingBackend.Op;
 import java.nio.file.Files;
@@ -50,8 +51,13 @@ class SpillFaultTest extends ReliabilityTestSupport {
     }
 
     private StandardBufferManager manager(IoBackend io, long limit, boolean compressed) {
+        return manager(io, limit, compressed, TemporaryFileManager.DEFAULT_EMPTY_FILE_RETENTION);
+    }
+
+    /** {@code retention} 0: an emptied file is deleted at once (the tests of failed truncates and deletes). */
+    private StandardBufferManager manager(IoBackend io, long limit, boolean compressed, long retention) {
         BufferManager.Builder b = BufferManager.builder().backend(io).memoryLimit(limit).temporaryDirectory(tempDir())
-                .temporaryDirectoryLimit(BufferManager.Builder.UNLIMITED);
+                .temporaryDirectoryLimit(BufferManager.Builder.UNLIMITED).emptyTemporaryFileRetention(retention);
         return manager(compressed ? b.spillCompressionLevel(1) : b.spillCompressionNone());
     }
 
@@ -146,7 +152,7 @@ class SpillFaultTest extends ReliabilityTestSupport {
     @MethodSource("backends")
     void aFailedTruncateCostsSpaceNotDataNorAccounting(IoBackend backend) throws Exception {
         FaultInjectingBackend io = new FaultInjectingBackend(backend, 13);
-        StandardBufferManager m = manager(io, 2L * BLOCK, false);
+        StandardBufferManager m = manager(io, 2L * BLOCK, false, 0);
         List<TransientBuffer> bufs = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             bufs.add(buffer(m, i));
@@ -176,7 +182,7 @@ class SpillFaultTest extends ReliabilityTestSupport {
     @MethodSource("backends")
     void aFailedDeleteCostsSpaceAndTheNameIsReclaimedOnceItCanBe(IoBackend backend) throws Exception {
         FaultInjectingBackend io = new FaultInjectingBackend(backend, 14);
-        StandardBufferManager m = manager(io, 2L * BLOCK, false);
+        StandardBufferManager m = manager(io, 2L * BLOCK, false, 0);
         TransientBuffer a = buffer(m, 1);
         TransientBuffer b = buffer(m, 2);
         TransientBuffer c = buffer(m, 3); // a spilled, alone in its file

@@ -37,6 +37,24 @@ abstract class SpillTestSupport {
         return Backends.available().stream();
     }
 
+    /**
+     * After every block was freed or read back: what is left are emptied size-class files kept
+     * for reuse (TemporaryFileManager's "Emptied files"), none holding a block, at most one per
+     * class and directory, together within the default retention. close() deletes them (checked
+     * after each test).
+     */
+    static void assertOnlyKeptEmptyFiles(List<dev.spillway.TempFileInfo> files) {
+        long bytes = 0;
+        java.util.Set<String> classes = new java.util.HashSet<>();
+        for (dev.spillway.TempFileInfo t : files) {
+            assertEquals(0, t.slotsInUse(), "a file still holds blocks: " + files);
+            assertTrue(t.slotSize() > 0, "a file of its own is left: " + files);
+            assertTrue(classes.add(t.path().getParent() + " " + t.slotSize()), "two kept files of a class: " + files);
+            bytes += t.sizeBytes();
+        }
+        assertTrue(bytes <= TemporaryFileManager.DEFAULT_EMPTY_FILE_RETENTION, "kept files over the retention: " + files);
+    }
+
     /** A pool, its accountant and its directories. */
     static final class Fixture {
         final MemoryAccountant accountant;

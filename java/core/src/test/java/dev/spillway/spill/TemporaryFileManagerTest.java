@@ -229,7 +229,7 @@ class TemporaryFileManagerTest {
     @MethodSource("backends")
     void slotsAreReusedFilesTruncatedAndDeleted(IoBackend backend) throws Exception {
         TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(tmp.resolve("t"))
-                .withCompression(SpillCompression.none()));
+                .withCompression(SpillCompression.none()).withEmptyFileRetention(0)); // delete when empty
         m.setPunchRunBytes(1); // punch every freed middle slot
         AlignedBuffer src = buffer(backend, BLOCK);
         AlignedBuffer dst = buffer(backend, BLOCK);
@@ -267,6 +267,147 @@ class TemporaryFileManagerTest {
         assertFalse(Files.exists(file), "an empty file is deleted");
         assertEquals(0, m.usedBytes());
         assertTrue(m.temporaryFiles().isEmpty());
+    }
+
+    @Test
+    void slotAllocatorKeepsAnEmptiedFileWhenAskedAndReusesItFirst() {
+        SlotAllocator s = new SlotAllocator();
+        SlotAllocator.Allocation a = s.allocate();
+        SlotAllocator.Allocation b = s.allocate();
+        assertTrue(s.wouldEmpty(a.fileIndex(), 1) == false && !s.wouldEmpty(a.fileIndex(), 0));
+        s.free(a.fileIndex(), a.slot(), true);
+        assertTrue(s.wouldEmpty(b.fileIndex(), b.slot()));
+        SlotAllocator.Release r = s.free(b.fileIndex(), b.slot(), true);
+        assertEquals(SlotAllocator.Action.KEEP_EMPTY, r.action());
+        assertEquals(1, s.fileCount(), "kept, with no slot in use");
+        assertEquals(0, s.slotsInUse());
+        assertFalse(s.check().isEmpty(), "an empty file is a problem unless kept files are allowed");
+        assertTrue(s.check(true).isEmpty(), s.check(true).toString());
+        SlotAllocator.Allocation c = s.allocate();
+        assertFalse(c.newFile(), "the kept file is reused");
+        assertEquals(a.fileIndex(), c.fileIndex());
+        assertEquals(0, c.slot());
+        s.free(c.fileIndex(), c.slot(), true);
+        s.removeEmpty(c.fileIndex());
+        assertEquals(0, s.fileCount());
+        assertThrows(IllegalStateException.class, () -> s.removeEmpty(0));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void anEmptiedFileIsKeptReusedAndDeletedOnClose(IoBackend backend) throws Exception {
+        TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(tmp.resolve("t"))
+                .withCompression(SpillCompression.none()));
+        AlignedBuffer src = buffer(backend, BLOCK);
+        AlignedBuffer dst = buffer(backend, BLOCK);
+        List<TemporaryFileManager.Block> blocks = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SpillTestSupport.fillRandom(src.buffer(), i);
+            blocks.add(m.write(src.buffer(), 0, BLOCK));
+        }
+        Path file = blocks.get(0).path();
+        long size = Files.size(file);
+        for (TemporaryFileManager.Block b : blocks) {
+            m.read(b, dst.buffer(), 0); // oldest first: the tail goes last, so nothing is truncated
+        }
+        assertTrue(Files.exists(file), "the emptied file is kept");
+        assertEquals(size, Files.size(file), "whole: it is within the retention");
+        assertEquals(size, m.retainedBytes());
+        assertEquals(0, m.usedBytes(), "a kept file is not charged against the size limit");
+        assertEquals(0, m.blockCount());
+        List<TempFileInfo> files = m.temporaryFiles();
+        assertEquals(1, files.size());
+        assertEquals(0, files.get(0).slotsInUse());
+        assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+        SpillTestSupport.fillRandom(src.buffer(), 7);
+        TemporaryFileManager.Block again = m.write(src.buffer(), 0, BLOCK);
+        assertEquals(file, again.path(), "the next block goes to the kept file");
+        assertEquals(0, again.slot());
+        assertEquals(size, Files.size(file), "overwritten in place, not grown");
+        assertEquals(0, m.retainedBytes(), "in use again: no longer counted as kept");
+        assertEquals(1, m.openFiles());
+        assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+        m.read(again, dst.buffer(), 0);
+        assertEquals(src.buffer(), dst.buffer());
+        assertTrue(Files.exists(file));
+        m.close();
+        assertFalse(Files.exists(file), "close deletes a kept file");
+        assertEquals(0, m.retainedBytes());
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void keptFilesStayWithinTheRetentionOnePerClass(IoBackend backend) throws Exception {
+        long slot = TemporaryFileManager.RAW_SLOT;
+        TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(tmp.resolve("t"))
+                .withCompression(SpillCompression.fixed(1)).withEmptyFileRetention(2 * slot));
+        AlignedBuffer raw = buffer(backend, BLOCK);
+        AlignedBuffer csv = buffer(backend, BLOCK);
+        AlignedBuffer dst = buffer(backend, BLOCK);
+        SpillTestSupport.fillRandom(raw.buffer(), 1);
+        SpillTestSupport.fillCsv(csv.buffer(), 2);
+        List<TemporaryFileManager.Block> rawBlocks = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            rawBlocks.add(m.write(raw.buffer(), 0, BLOCK));
+        }
+        Path rawFile = rawBlocks.get(0).path();
+        for (TemporaryFileManager.Block b : rawBlocks) {
+            m.release(b);
+        }
+        assertTrue(Files.exists(rawFile));
+        assertEquals(2 * slot, Files.size(rawFile), "truncated to the retention's whole slots");
+        assertEquals(2 * slot, m.retainedBytes());
+        TemporaryFileManager.Block c = m.write(csv.buffer(), 0, BLOCK);
+        assertTrue(c.compressed() && c.slotSize() < slot);
+        m.release(c);
+        assertFalse(Files.exists(c.path()), "no retention left: an emptied file of another class is deleted");
+        assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+        // a second raw file emptied while the class keeps one is deleted
+        List<TemporaryFileManager.Block> more = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            more.add(m.write(raw.buffer(), 0, BLOCK));
+        }
+        assertEquals(rawFile, more.get(0).path());
+        m.read(more.get(3), dst.buffer(), 0);
+        assertEquals(raw.buffer(), dst.buffer());
+        for (TemporaryFileManager.Block b : more.subList(0, 3)) {
+            m.release(b);
+        }
+        assertTrue(Files.exists(rawFile), "kept again");
+        assertEquals(1, m.temporaryFiles().size());
+        assertTrue(m.retainedBytes() <= 2 * slot);
+        assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void keptFilesStayWithinTheSizeLimitsHeadroom(IoBackend backend) throws Exception {
+        long slot = TemporaryFileManager.RAW_SLOT;
+        TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(tmp.resolve("h"))
+                .withCompression(SpillCompression.none()).withSizeLimit(3 * slot));
+        AlignedBuffer raw = buffer(backend, BLOCK);
+        SpillTestSupport.fillRandom(raw.buffer(), 3);
+        List<TemporaryFileManager.Block> blocks = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            blocks.add(m.write(raw.buffer(), 0, BLOCK));
+        }
+        Path file = blocks.get(0).path();
+        // the last slot is still charged when its release decides what to keep: 3 - 1 slots of headroom
+        for (TemporaryFileManager.Block b : blocks) {
+            m.release(b);
+        }
+        assertEquals(2 * slot, m.retainedBytes(), "kept within the limit's headroom, not the 64 MiB budget");
+        assertEquals(2 * slot, Files.size(file));
+        assertTrue(m.usedBytes() + m.retainedBytes() <= m.sizeLimit());
+        assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+        // the limit still admits three blocks: the kept file is reused and grows again
+        for (int i = 0; i < 3; i++) {
+            blocks.set(i, m.write(raw.buffer(), 0, BLOCK));
+        }
+        assertEquals(file, blocks.get(2).path());
+        for (TemporaryFileManager.Block b : blocks) {
+            m.release(b);
+        }
     }
 
     private boolean canPunch(IoBackend backend) {
