@@ -20,6 +20,8 @@ import java.nio.ByteOrder;
  *   bit  34      LOADING    inserted in the page table, content not read yet; pins wait
  *   bit  35      DEAD       evicted, freed or dropped; pins retry the page-table lookup
  *   bit  36      UNSYNCED   written to the file since the last fdatasync of it that succeeded
+ *   bit  37      EVICTING   being killed: no new pin; the killer checks the threads' read pins
+ *                ({@link ThreadState}) and then kills it or clears the bit
  *   bits 40..47  write-backs of this frame, mod 256 (a flush clears UNSYNCED only if none came
  *                between its snapshot and the end of its fdatasync)
  * </pre>
@@ -34,6 +36,7 @@ final class Frame {
     static final long LOADING = 1L << 34;
     static final long DEAD = 1L << 35;
     static final long UNSYNCED = 1L << 36;
+    static final long EVICTING = 1L << 37;
     static final long WRITES_ONE = 1L << 40;
     static final long WRITES_MASK = 0xFFL << 40;
 
@@ -96,7 +99,7 @@ final class Frame {
             if ((s & DEAD) != 0) {
                 return GONE;
             }
-            if ((s & LOADING) != 0 || (write && (s & WRITEBACK) != 0)) {
+            if ((s & (LOADING | EVICTING)) != 0 || (write && (s & WRITEBACK) != 0)) {
                 return BUSY;
             }
             if ((s & PIN_MASK) == PIN_MASK || (write && (s & WRITER_MASK) == WRITER_MASK)) {
@@ -129,7 +132,7 @@ final class Frame {
     boolean tryBeginWriteBack() {
         for (;;) {
             long s = state;
-            if ((s & DIRTY) == 0 || (s & (DEAD | LOADING | WRITEBACK | WRITER_MASK)) != 0) {
+            if ((s & DIRTY) == 0 || (s & (DEAD | LOADING | WRITEBACK | WRITER_MASK | EVICTING)) != 0) {
                 return false;
             }
             if (STATE.compareAndSet(this, s, (s & ~DIRTY) | WRITEBACK)) {
@@ -150,20 +153,38 @@ final class Frame {
         }
     }
 
-    /** Marks the frame dead if nothing holds or uses it and it is clean; the caller then removes and frees it. */
-    boolean tryKill(boolean mayBeDirty) {
-        return tryKillFrom(mayBeDirty) >= 0;
-    }
-
-    /** {@link #tryKill}, giving the state it killed (never negative), or -1 if it did not. */
-    long tryKillFrom(boolean mayBeDirty) {
+    /**
+     * First step of a kill: marks the frame EVICTING if no pin count, write-back, load or kill is
+     * on it and it is clean (unless {@code mayBeDirty}). Returns the state it marked, or -1. The
+     * caller then checks the threads' read pins and calls {@link #finishKill} or {@link #abortKill}.
+     */
+    long tryMarkEvicting(boolean mayBeDirty) {
         for (;;) {
             long s = state;
-            if ((s & (PIN_MASK | WRITEBACK | LOADING | DEAD)) != 0 || (!mayBeDirty && (s & DIRTY) != 0)) {
+            if ((s & (PIN_MASK | WRITEBACK | LOADING | DEAD | EVICTING)) != 0 || (!mayBeDirty && (s & DIRTY) != 0)) {
                 return -1;
             }
-            if (STATE.compareAndSet(this, s, DEAD)) {
+            if (STATE.compareAndSet(this, s, s | EVICTING)) {
                 return s;
+            }
+        }
+    }
+
+    /** Kills a frame marked with {@link #tryMarkEvicting}; false (and unmarked) if its state changed meanwhile. */
+    boolean finishKill(long marked) {
+        if (STATE.compareAndSet(this, marked | EVICTING, DEAD)) {
+            return true;
+        }
+        abortKill();
+        return false;
+    }
+
+    /** Clears EVICTING: a read pin was found, or the state changed. */
+    void abortKill() {
+        for (;;) {
+            long s = state;
+            if (STATE.compareAndSet(this, s, s & ~EVICTING)) {
+                return;
             }
         }
     }
@@ -235,6 +256,7 @@ final class Frame {
     static String describe(long s) {
         return "pins=" + (s & PIN_MASK) + " writers=" + ((s & WRITER_MASK) >>> 16) + ((s & DIRTY) != 0 ? " dirty" : "")
                 + ((s & WRITEBACK) != 0 ? " writeback" : "") + ((s & LOADING) != 0 ? " loading" : "")
-                + ((s & DEAD) != 0 ? " dead" : "") + ((s & UNSYNCED) != 0 ? " unsynced" : "");
+                + ((s & DEAD) != 0 ? " dead" : "") + ((s & UNSYNCED) != 0 ? " unsynced" : "")
+                + ((s & EVICTING) != 0 ? " evicting" : "");
     }
 }

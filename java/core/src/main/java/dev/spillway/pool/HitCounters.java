@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * The page-hit count of a manager, kept per thread ({@link ThreadState}) so that a hit writes no
  * shared memory, and summed here on demand. A thread registers its state once, when it first
- * pins; the states of threads that have died are folded into {@link #retired} and dropped, so a
+ * pins; the states of threads that have died (and hold no read pin) are folded into {@link #retired} and dropped, so a
  * pool used by many short-lived threads does not keep one state per thread forever.
  */
 final class HitCounters {
@@ -47,6 +47,25 @@ final class HitCounters {
         }
     }
 
+    /** Whether any thread holds a read pin of the frame (a hazard pointer, {@link ThreadState}). */
+    synchronized boolean hazardPinned(Frame fr) {
+        for (ThreadState ts : states) {
+            if (ts.holdsHazard(fr)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Read pins held by all threads. */
+    synchronized int hazards() {
+        int n = 0;
+        for (ThreadState ts : states) {
+            n += ts.hazardCount();
+        }
+        return n;
+    }
+
     /** Threads whose state is registered now (tests check that dead ones go). */
     synchronized int registered() {
         return states.size();
@@ -55,8 +74,8 @@ final class HitCounters {
     // a dead thread writes no more: Thread.isAlive() returning false orders its last write before our read
     private void sweep() {
         states.removeIf(ts -> {
-            if (ts.ownerAlive()) {
-                return false;
+            if (ts.ownerAlive() || ts.hazardCount() > 0) {
+                return false; // a dead thread's unclosed read pins keep their pages, as counted pins do
             }
             retired += ts.hitTotal();
             return true;

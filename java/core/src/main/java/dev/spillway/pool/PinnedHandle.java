@@ -18,6 +18,8 @@ abstract class PinnedHandleFields extends PinnedHandlePadBefore {
     Frame frame;
     boolean write;
     boolean pinned;
+    /** The read pin's slot in the home thread's hazards ({@link ThreadState}), or -1 for a pin counted in the frame. */
+    int hazard;
 }
 
 /**
@@ -34,9 +36,19 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
         this.home = home;
     }
 
+    /** A pin counted in the frame's state word. */
     void open(Frame f, boolean writeIntent) {
         this.frame = f;
         this.write = writeIntent;
+        this.hazard = -1;
+        this.pinned = true;
+    }
+
+    /** A read pin held in slot {@code slot} of this handle's home thread. */
+    void openHazard(Frame f, int slot) {
+        this.frame = f;
+        this.write = false;
+        this.hazard = slot;
         this.pinned = true;
     }
 
@@ -47,7 +59,11 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
                     + ": the handle was already closed (double unpin)");
         }
         pinned = false;
-        frame.unpin(write);
+        if (hazard >= 0) {
+            home.releaseHazard(hazard);
+        } else {
+            frame.unpin(write);
+        }
         home.giveBack(this);
     }
 

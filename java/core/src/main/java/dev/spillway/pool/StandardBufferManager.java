@@ -296,9 +296,23 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 continue; // someone else inserted it meanwhile
             }
+            ThreadState ts = threads.get();
+            if (!write) {
+                int slot = ts.acquireHazard(fr);
+                if (slot >= 0) {
+                    if ((fr.state() & (Frame.DEAD | Frame.LOADING | Frame.EVICTING)) == 0) {
+                        if (ts.recordHit(key)) {
+                            handOff(ts);
+                        }
+                        PinnedHandle h = ts.take();
+                        h.openHazard(fr, slot);
+                        return h;
+                    }
+                    ts.releaseHazard(slot); // a kill or load is under way: the counted pin below sorts it out
+                }
+            }
             int r = fr.tryPin(write);
             if (r == Frame.PINNED) {
-                ThreadState ts = threads.get();
                 if (ts.recordHit(key)) {
                     handOff(ts);
                 }
@@ -542,14 +556,14 @@ public final class StandardBufferManager implements BufferManager {
      * write-back (which takes neither lock) is waited out rather than reported as a pin; returns
      * false if the frame was already dead, throws if a caller holds a pin.
      */
-    private static boolean killForFree(Frame fr) {
+    private boolean killForFree(Frame fr) {
         int waits = 0;
-        while (!fr.tryKill(true)) {
+        while (kill(fr, true) < 0) {
             long s = fr.state();
             if ((s & Frame.DEAD) != 0) {
                 return false;
             }
-            if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0) {
+            if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0 || hitCounters.hazardPinned(fr)) {
                 throw new IllegalStateException("free page " + fr.page() + " of " + fr.file.path()
                         + ": the page is in use (" + Frame.describe(s) + "); unpin it first");
             }
@@ -565,7 +579,25 @@ public final class StandardBufferManager implements BufferManager {
         if (fr == null) {
             return true; // nothing resident under this key: let the policy drop it
         }
-        return (fr.state() & (Frame.PIN_MASK | Frame.WRITEBACK | Frame.LOADING | Frame.DEAD)) == 0;
+        return (fr.state() & (Frame.PIN_MASK | Frame.WRITEBACK | Frame.LOADING | Frame.DEAD)) == 0
+                && !hitCounters.hazardPinned(fr);
+    }
+
+    /**
+     * Kills a frame that no one pins, loads or writes back (and that is clean unless
+     * {@code mayBeDirty}): marks it EVICTING, checks the threads' read pins, then kills it. Returns
+     * the state it killed, or -1 if it did not.
+     */
+    private long kill(Frame fr, boolean mayBeDirty) {
+        long s = fr.tryMarkEvicting(mayBeDirty);
+        if (s < 0) {
+            return -1;
+        }
+        if (hitCounters.hazardPinned(fr)) {
+            fr.abortKill();
+            return -1;
+        }
+        return fr.finishKill(s) ? s : -1;
     }
 
     /** The accountant's reclaimer: evicts until {@code bytes} were released or nothing is evictable. */
@@ -594,7 +626,7 @@ public final class StandardBufferManager implements BufferManager {
             return 0;
         }
         for (;;) {
-            long killed = fr.tryKillFrom(false);
+            long killed = kill(fr, false);
             if (killed >= 0) {
                 if ((killed & Frame.UNSYNCED) != 0) {
                     fr.file.droppedUnsynced.incrementAndGet();
@@ -785,7 +817,7 @@ public final class StandardBufferManager implements BufferManager {
             List<Frame> frames = framesOf(f);
             for (Frame fr : frames) {
                 long s = fr.state();
-                if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0) {
+                if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0 || hitCounters.hazardPinned(fr)) {
                     f.closing = false;
                     throw new IllegalStateException(op + ": page " + fr.page() + " is pinned (" + Frame.describe(s)
                             + "); close its handles first");
@@ -798,7 +830,7 @@ public final class StandardBufferManager implements BufferManager {
                     f.closing = false;
                     throw e;
                 }
-                long killed = fr.tryKillFrom(false);
+                long killed = kill(fr, false);
                 if (killed < 0) {
                     f.closing = false;
                     throw new IllegalStateException(op + ": page " + fr.page() + " was pinned while closing ("
@@ -904,6 +936,11 @@ public final class StandardBufferManager implements BufferManager {
                 temp.peakUsedBytes(), temp.openFiles(), temp.peakOpenFiles());
     }
 
+    /** Read pins (hazard pointers) held by all threads now. */
+    int readPinsForTest() {
+        return hitCounters.hazards();
+    }
+
     /** Threads whose hit counters are registered (dead threads' are folded away; tests check it). */
     int hitCounterThreads() {
         return hitCounters.registered();
@@ -963,6 +1000,10 @@ public final class StandardBufferManager implements BufferManager {
                     throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " has freed memory");
                 }
                 bytes += fr.size();
+            }
+            int readPins = hitCounters.hazards();
+            if (readPins != 0) {
+                throw new IllegalStateException(readPins + " read pins are still held (unclosed page handles)");
             }
             long accounted = accountant.used(MemoryTag.PAGE_CACHE);
             if (accounted != bytes) {

@@ -23,6 +23,16 @@ import java.lang.invoke.VarHandle;
  * is also fed when that thread loads a page or evicts, so its own recent hits count before its
  * own eviction decisions; another thread's lag by at most two batches.
  *
+ * <p><b>Read pins.</b> A READ pin of a resident page is a hazard pointer, not a count in the
+ * frame: the thread stores the frame in one of its {@link #HAZARDS} slots with a volatile store
+ * (a full fence) and then reads the frame's state; if no kill is under way (EVICTING or DEAD) the
+ * pin holds. A killer marks the frame EVICTING with a CAS (also a full fence) and then reads every
+ * thread's slots, so at least one of the two sees the other (Dekker): either the pin backs off, or
+ * the kill is abandoned. Unpin is a release store of null. So a read hit writes only the thread's
+ * own cache lines, never the frame's, which would move between cores when threads share pages. A
+ * handle closed on another thread clears the slot the same way; only the owner fills slots.
+ * Write pins, and read pins beyond the slots, count in the frame's state word.
+ *
  * <p><b>Hit count.</b> Each thread counts its own hits in {@code hitTotal}, written only by the
  * owner with an opaque store (a plain store on x86 and ARM, but never torn), and summed by
  * {@link HitCounters} when statistics are asked for: no shared cache line is written on a hit.
@@ -55,9 +65,13 @@ final class ThreadState extends ThreadStateFields {
     /** Index of the first hit in {@link #hits}. */
     static final int FIRST_HIT = 16;
 
+    /** Read pins held as hazard pointers at once (power of two); more fall back to the frame's count. */
+    static final int HAZARDS = 8;
+
     /** Unused slots at both ends of the arrays keep their written middle off neighbours' cache lines. */
     private static final int MARGIN = FIRST_HIT;
     private static final VarHandle HIT_TOTAL;
+    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Frame[].class);
     private static final VarHandle HANDOFF_COUNT;
 
     static {
@@ -75,7 +89,51 @@ final class ThreadState extends ThreadStateFields {
     long[] hits = new long[HIT_BATCH + 2 * MARGIN];
     /** The batch handed off, {@code handoff[MARGIN .. MARGIN + handoffCount)}; the owner swaps it only while handoffCount is 0. */
     long[] handoff = new long[HIT_BATCH + 2 * MARGIN];
+    /** Read pins: {@code hazards[MARGIN .. MARGIN + HAZARDS)}, null when free. */
+    private final Frame[] hazards = new Frame[HAZARDS + 2 * MARGIN];
+    /** Where the owner looks for a free slot first. */
+    private int hazardHint;
     long p10, p11, p12, p13, p14, p15, p16, p17;
+
+    /**
+     * Publishes a read pin of {@code fr} (owner only): its slot, or -1 if all are taken. The caller
+     * must then read the frame's state and {@link #releaseHazard} if a kill is under way.
+     */
+    int acquireHazard(Frame fr) {
+        for (int i = 0; i < HAZARDS; i++) {
+            int j = (hazardHint + i) & (HAZARDS - 1);
+            if (hazards[MARGIN + j] == null) { // only the owner fills a slot; a stale non-null only skips it
+                SLOT.setVolatile(hazards, MARGIN + j, fr);
+                hazardHint = j + 1;
+                return j;
+            }
+        }
+        return -1;
+    }
+
+    /** Drops a read pin; any thread (a handle may be closed on another). */
+    void releaseHazard(int slot) {
+        SLOT.setRelease(hazards, MARGIN + slot, (Frame) null);
+    }
+
+    /** Whether this thread holds a read pin of {@code fr}; any thread, after marking it EVICTING. */
+    boolean holdsHazard(Frame fr) {
+        for (int j = 0; j < HAZARDS; j++) {
+            if (SLOT.getVolatile(hazards, MARGIN + j) == fr) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Read pins held now (for the invariant check and for keeping a dead thread's pins). */
+    int hazardCount() {
+        int n = 0;
+        for (int j = 0; j < HAZARDS; j++) {
+            n += SLOT.getVolatile(hazards, MARGIN + j) != null ? 1 : 0;
+        }
+        return n;
+    }
 
     PinnedHandle take() {
         if (count <= REUSE_DISTANCE) {
