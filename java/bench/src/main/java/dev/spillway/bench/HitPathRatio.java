@@ -35,6 +35,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code ForkJoinPool.commonPool()}) is not counted either way.
  */
 public final class HitPathRatio {
+    /**
+     * Pause before each slice: work a slice handed to other threads (spillway's and Caffeine's
+     * drains on the common pool) finishes before the next slice, whichever implementation it is.
+     */
+    private static final long SETTLE_MILLIS = 30;
     private static final String[] IMPLS = {"spillway pin+unpin", "caffeine getIfPresent", "ConcurrentHashMap.get"};
 
     private HitPathRatio() {
@@ -70,6 +75,7 @@ public final class HitPathRatio {
                         List<Integer> order = new ArrayList<>(List.of(0, 1, 2));
                         Collections.shuffle(order, shuffle);
                         for (int impl : order) {
+                            Thread.sleep(SETTLE_MILLIS);
                             double v = measure(impl, threadCounts[t], streams[k], sliceMillis, cpu, f, caffeine, map, boxed);
                             if (round >= 0) {
                                 ns[t][k][impl][round] = v;

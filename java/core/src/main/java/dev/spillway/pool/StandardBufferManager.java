@@ -49,23 +49,28 @@ import java.util.function.LongPredicate;
  * The model is vmcache / LeanStore: a page table plus one atomic state word per frame, no global
  * lock on a hit.
  * <ol>
- *   <li><b>Hit.</b> {@link PageTable#get} (optimistic read of a partition, validated), then one
- *       CAS on the frame's state word ({@link Frame}: pin count, write pins, DIRTY, WRITEBACK,
- *       LOADING, DEAD) takes the pin. The hit's key goes into a plain per-thread batch and the
- *       handle comes from a per-thread cache ({@link ThreadState}, one ThreadLocal lookup). A full
- *       batch is handed off, and a {@link DrainTask} on the maintenance executor
- *       ({@code ForkJoinPool.commonPool()} by default, {@link BufferManager.Builder#maintenanceExecutor})
- *       feeds it to the policy under the eviction lock; a batch filled while the thread's previous
- *       one still waits is dropped (lossy like Caffeine's read buffer, which is drained the same
- *       way). So the policy never runs on a hit and a hit never waits. Unpin is one CAS. Nothing is
- *       allocated. Misses and evictions feed every waiting batch first, so eviction decisions see
- *       the hits up to the last hand-off of each thread.
+ *   <li><b>Hit.</b> {@link PageTable#get} (optimistic read of a partition, validated). A READ pin
+ *       is then a hazard pointer: the frame goes into one of the thread's few pin slots with a
+ *       volatile store, and the pin holds if the frame's state shows no kill under way; a kill
+ *       marks the frame EVICTING with a CAS and then looks for it in every thread's slots
+ *       ({@link ThreadState} explains why one of the two always sees the other). So a read hit
+ *       writes nothing the frame's other readers share, and its unpin is a release store. A WRITE
+ *       pin (and a read pin beyond the thread's slots) is one CAS on the frame's state word
+ *       ({@link Frame}: pin count, write pins, DIRTY, WRITEBACK, LOADING, DEAD, EVICTING), its unpin
+ *       another. The hit's key goes into a plain per-thread batch and the handle comes from a
+ *       per-thread cache (one ThreadLocal lookup for all three). A full batch is handed off, and a
+ *       {@link DrainTask} on the maintenance executor ({@code ForkJoinPool.commonPool()} by default,
+ *       {@link BufferManager.Builder#maintenanceExecutor}) feeds it to the policy under the
+ *       eviction lock; a batch filled while the thread's previous one still waits is dropped (lossy
+ *       like Caffeine's read buffer, which is drained the same way). So the policy never runs on a
+ *       hit and a hit never waits. Nothing is allocated. Misses and evictions feed every waiting
+ *       batch first, so eviction decisions see the hits up to the last hand-off of each thread.
+ *       The price of hazard pins is on the eviction side: checking a candidate reads every
+ *       registered thread's slots (8 each), under the registry's monitor.
  *       <p>Where a hit's time goes (one thread, CPU time, all pages resident; see
  *       {@code HitPathRatio}): the page-table lookup about a third (a probe compares keys in the
  *       frames it meets, each a dependent load; {@code ConcurrentHashMap.get} on dense Long keys
- *       never collides), the two CASes, the handle and the thread state most of the rest. With two
- *       threads, a pin also writes the frame's cache line, which moves between cores when both
- *       hit the same page; an exact pin count needs that write.</li>
+ *       never collides), the pin's fence, the handle and the thread state most of the rest.</li>
  *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
  *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
  *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
@@ -311,7 +316,7 @@ public final class StandardBufferManager implements BufferManager {
                     ts.releaseHazard(slot); // a kill or load is under way: the counted pin below sorts it out
                 }
             }
-            int r = fr.tryPin(write);
+            int r = fr.tryPin(write); // a write pin, a read pin beyond the slots, or a load or kill under way
             if (r == Frame.PINNED) {
                 if (ts.recordHit(key)) {
                     handOff(ts);
