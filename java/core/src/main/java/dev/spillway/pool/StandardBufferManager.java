@@ -492,44 +492,56 @@ public final class StandardBufferManager implements BufferManager {
 
     // ---- allocate and free ----
 
+    /**
+     * Allocation takes the page, inserts its zeroed frame and makes the page allocated in one
+     * critical section under the eviction lock and the page's partition lock, the locks a free and
+     * a load's check take: a pin or a free of that page sees it either free (before) or allocated
+     * and resident (after), never in between (found by the long lincheck run). Allocations are
+     * serialized by the eviction lock; the page is chosen before its partition lock is taken, so a
+     * free that got in between makes the loop choose again.
+     */
     long allocatePage(StandardPageFile f) {
         checkOpen("allocate a page in " + f.path());
         int size = f.pageSize();
         accountant.reserve("allocate a page in " + f.path(), MemoryTag.PAGE_CACHE, size);
         AlignedBuffer mem = null;
-        long page;
-        Frame fr;
         try {
             mem = backend.allocate(size);
-            page = f.takePage();
-        } catch (RuntimeException | Error e) {
-            if (mem != null) {
-                mem.close();
+            evictionLock.lock();
+            try {
+                for (;;) {
+                    long candidate = f.nextPage();
+                    long key = f.keyOf(candidate);
+                    PageTable.Partition part = table.partition(key);
+                    long stamp = part.writeLock();
+                    try {
+                        if (f.takePage(candidate) < 0) {
+                            continue; // a free pushed another page meanwhile: choose again
+                        }
+                        if (part.probe(key) != null) {
+                            throw new IllegalStateException("allocate page " + candidate + " of " + f.path()
+                                    + ": the page is already resident (internal error)");
+                        }
+                        // zero-filled memory, written back on flush or eviction
+                        part.put(new Frame(f, key, mem, Frame.DIRTY));
+                        mem = null; // the frame owns it now
+                        f.publish(candidate);
+                    } finally {
+                        part.unlockWrite(stamp);
+                    }
+                    policy.recordInsert(key);
+                    return candidate;
+                }
+            } finally {
+                evictionLock.unlock();
             }
-            accountant.release(MemoryTag.PAGE_CACHE, size);
+        } catch (RuntimeException | Error e) {
+            if (mem != null) { // not in a frame yet
+                mem.close();
+                accountant.release(MemoryTag.PAGE_CACHE, size);
+            }
             throw e;
         }
-        long key = f.key("allocate", page);
-        fr = new Frame(f, key, mem, Frame.DIRTY); // zero-filled memory, written back on flush or eviction
-        PageTable.Partition part = table.partition(key);
-        long stamp = part.writeLock();
-        try {
-            if (part.probe(key) != null) {
-                throw new IllegalStateException("allocate page " + page + " of " + f.path()
-                        + ": the page is already resident (internal error)");
-            }
-            part.put(fr);
-        } finally {
-            part.unlockWrite(stamp);
-        }
-        evictionLock.lock();
-        try {
-            policy.recordInsert(key);
-        } finally {
-            evictionLock.unlock();
-        }
-        f.publish(page);
-        return page;
     }
 
     void freePage(StandardPageFile f, long page) {

@@ -328,6 +328,11 @@ final class StandardPageFile implements PageFile {
         return keyBase | page;
     }
 
+    /** The key of a page this file has handed out (no checks: allocation checked them). */
+    long keyOf(long page) {
+        return keyBase | page;
+    }
+
     /** Whether a page may be loaded now: in range, not free. Called under the page's partition lock. */
     synchronized void checkLoadable(String op, long page) {
         checkAllocated(op, page);
@@ -367,6 +372,26 @@ final class StandardPageFile implements PageFile {
         }
         headerDirty = true;
         return page;
+    }
+
+    /** The page {@link #takePage} would return now: the free-list head, else the next new page. */
+    synchronized long nextPage() {
+        if (closing) {
+            throw new ClosedException("allocate a page in " + path + ": the page file is closed");
+        }
+        if (freeSize > 0) {
+            return freeStack[freeSize - 1];
+        }
+        if (pageCount >= PageFileFormat.MAX_PAGES) {
+            throw new IllegalStateException("allocate a page in " + path + ": the file has " + pageCount
+                    + " pages, the most a page file can hold");
+        }
+        return pageCount;
+    }
+
+    /** {@link #takePage} if it would take {@code expected} (called under that page's partition lock), else -1. */
+    synchronized long takePage(long expected) {
+        return nextPage() == expected ? takePage() : -1;
     }
 
     /** The allocated page is resident in the table: pins may now load it. */
