@@ -75,7 +75,11 @@ import java.util.function.LongPredicate;
  *       in a dense array beside the frames, 64 partitions, 14-15 (no gain); the same in one
  *       partition, 12.4; one flat table at load 1/4 without a lock, 6-7. The last two would put
  *       every miss's insert on one lock word that every hit reads, and cost 16 to 32 more bytes
- *       per frame.</li>
+ *       per frame. What would close the rest of the gap to Caffeine (not done): frame state in
+ *       dense arrays indexed by a frame id (vmcache), so the lookup and the pin touch two compact
+ *       arrays instead of a frame object among its buffers; page memory carved from slabs, which
+ *       also removes the per-frame buffers from the heap; and handles that need no per-pin ring
+ *       bookkeeping.</li>
  *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
  *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
  *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
