@@ -1018,7 +1018,8 @@ public final class StandardBufferManager implements BufferManager {
             long bytes = 0;
             for (Frame fr : all) {
                 long s = fr.state();
-                if ((s & (Frame.PIN_MASK | Frame.WRITER_MASK | Frame.LOADING | Frame.WRITEBACK | Frame.DEAD)) != 0) {
+                if ((s & (Frame.PIN_MASK | Frame.WRITER_MASK | Frame.LOADING | Frame.WRITEBACK | Frame.DEAD
+                        | Frame.EVICTING)) != 0) {
                     throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " is not idle: "
                             + Frame.describe(s));
                 }
