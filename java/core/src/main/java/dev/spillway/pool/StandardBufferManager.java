@@ -761,9 +761,10 @@ public final class StandardBufferManager implements BufferManager {
 
     private void flushFrames(StandardPageFile f, String op) {
         checkDurable(f, op);
-        forEachThenThrow(framesOf(f), fr -> writeBackIfDirty(fr, op));
+        List<Frame> frames = framesOf(f);
+        forEachThenThrow(frames, fr -> writeBackIfDirty(fr, op));
         f.writeHeaderIfDirty();
-        sync(f, op);
+        sync(f, op, frames);
     }
 
     private static void checkDurable(StandardPageFile f, String op) {
@@ -782,9 +783,12 @@ public final class StandardBufferManager implements BufferManager {
      * memory. Pages already dropped from memory cannot be written again: if there are any, the
      * file's durability is lost for good and every later flush of it fails, until it is closed
      * and reopened (close completes, then reports it).
+     *
+     * <p>{@code frames}: the file's frames as the caller listed them (their UNSYNCED bits are the
+     * ones a success clears; a frame loaded since keeps its bit, which only errs towards writing
+     * it again). A failure looks at every frame of the file again.
      */
-    void sync(StandardPageFile f, String op) {
-        List<Frame> frames = framesOf(f);
+    private void sync(StandardPageFile f, String op, List<Frame> frames) {
         long[] before = new long[frames.size()];
         for (int i = 0; i < before.length; i++) {
             before[i] = frames.get(i).state();
@@ -882,7 +886,7 @@ public final class StandardBufferManager implements BufferManager {
         f.writeHeaderIfDirty();
         if (f.durabilityLost == null) {
             try {
-                sync(f, op);
+                sync(f, op, List.of()); // every frame of the file is gone by now
             } catch (RuntimeException e) {
                 if (f.durabilityLost == null) {
                     throw e; // nothing lost yet: the file stays open and a later close retries

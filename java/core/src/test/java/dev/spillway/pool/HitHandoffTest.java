@@ -7,7 +7,6 @@ import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
-import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.io.Backends;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +14,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongPredicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,13 +24,12 @@ import org.junit.jupiter.api.Test;
 class HitHandoffTest extends PoolTestBase {
     private static final int PS = 4096;
 
-    /** Counts the accesses it is fed per page, on top of a plain LRU. */
-    static final class CountingPolicy implements EvictionPolicy {
-        final TestLru lru;
+    /** Counts the accesses it is fed per page, on top of the tests' plain LRU. */
+    static final class CountingPolicy extends TestLru {
         final ConcurrentHashMap<Long, AtomicLong> accesses = new ConcurrentHashMap<>();
 
         CountingPolicy(int hint) {
-            lru = new TestLru(hint);
+            super(hint);
         }
 
         long accesses(long key) {
@@ -41,34 +38,9 @@ class HitHandoffTest extends PoolTestBase {
         }
 
         @Override
-        public String name() {
-            return "counting";
-        }
-
-        @Override
-        public void recordInsert(long key) {
-            lru.recordInsert(key);
-        }
-
-        @Override
         public void recordAccess(long key) {
             accesses.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
-            lru.recordAccess(key);
-        }
-
-        @Override
-        public void recordRemove(long key) {
-            lru.recordRemove(key);
-        }
-
-        @Override
-        public long evict(LongPredicate evictable) {
-            return lru.evict(evictable);
-        }
-
-        @Override
-        public int size() {
-            return lru.size();
+            super.recordAccess(key);
         }
     }
 

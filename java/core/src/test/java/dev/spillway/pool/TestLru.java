@@ -6,7 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.function.LongPredicate;
 
 /** A plain LRU for the pool's tests, independent of the production policies. */
-final class TestLru implements EvictionPolicy {
+class TestLru implements EvictionPolicy {
     private final LinkedHashMap<Long, Boolean> order = new LinkedHashMap<>(16, 0.75f, true);
 
     TestLru(int capacityHint) {
