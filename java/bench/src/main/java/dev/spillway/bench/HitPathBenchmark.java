@@ -34,9 +34,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code ConcurrentHashMap.get} on the same key stream (zipf or uniform over the same keys), one
  * and two threads, in the same run. Every page is resident (the memory limit holds them all), so
  * each pin is a hit; Caffeine and the map hold the same keys, with keys boxed ahead of time so
- * neither side pays for boxing. The pool runs its default eviction policy; a hit's key is fed to
- * it in batches on the pinning thread, so the policy's cost is inside pin+unpin, whereas Caffeine
- * (default settings) drains its read buffer on {@code ForkJoinPool.commonPool()}.
+ * neither side pays for boxing. The pool runs its default eviction policy. Both sides hand their
+ * hits to a policy on {@code ForkJoinPool.commonPool()}: the pool in batches of 64 keys per thread,
+ * Caffeine (default settings) through its read buffer; both drop hits while the previous ones wait.
  *
  * <p>Run (after {@code mvn -o -pl java/bench -am package -DskipTests}):
  * <pre>
@@ -49,13 +49,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>What the comparison means. The three sides do different amounts of work per operation:
  * the map only finds the entry; Caffeine finds it and offers it to a lossy read buffer, which
  * another thread drains into its policy (under a tight loop most offers find the buffer full and
- * are dropped); Spillway finds the frame, takes and releases an exact pin (two CASes on the
- * frame's state word) and hands the hit to its policy on the pinning thread, in batches. So the
- * Spillway/Caffeine ratio is the price of exact pins plus the policy seeing every hit; the
- * Spillway/map ratio bounds what a cheaper probe alone could win. With two threads, pins on the
- * same page move the frame's cache line between cores, which a read-only lookup never does. On a
- * machine loaded beyond its cores, take ratios from {@link HitPathRatio} (interleaved rounds,
- * optionally on CPU time) rather than from one JMH run.
+ * are dropped); Spillway finds the frame and takes and releases an exact pin (a read pin is a
+ * hazard pointer in the thread's own slots: one fenced store, then a release store to unpin, and
+ * nothing written to the frame), and hands the hit on in a batch. So the Spillway/Caffeine ratio is
+ * mostly the price of exact pins; the Spillway/map ratio bounds what a cheaper probe alone could
+ * win. Both drains run on the common pool, which on a 2-core machine competes with the two
+ * measuring threads of the {@code _2t} methods: either side's drain kept a worker 45 to 90% busy
+ * in 4-second runs here. On a machine loaded beyond its cores, take ratios from
+ * {@link HitPathRatio} (interleaved rounds, optionally on CPU time) rather than from one JMH run.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

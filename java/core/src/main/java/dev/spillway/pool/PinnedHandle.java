@@ -4,6 +4,8 @@ import dev.spillway.AccessIntent;
 import dev.spillway.ClosedException;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 
 /** 64 bytes before a handle's fields: handles of different threads end up side by side after a GC. */
@@ -23,12 +25,23 @@ abstract class PinnedHandleFields extends PinnedHandlePadBefore {
 }
 
 /**
- * The handle of one pin. Recycled through its thread's {@link ThreadState} so pinning allocates
- * nothing; used by one thread at a time, as any AutoCloseable resource is. Padded to keep its
- * fields (written on every pin and unpin) off cache lines that another thread's handle uses.
+ * The handle of one pin. Reused by its thread's {@link ThreadState} so pinning allocates nothing;
+ * used by one thread at a time, as any AutoCloseable resource is, though not necessarily the thread
+ * that pinned. Padded to keep its fields (written on every pin and unpin) off cache lines that
+ * another thread's handle uses.
  */
 @SuppressWarnings("unused")
 final class PinnedHandle extends PinnedHandleFields implements PageHandle {
+    private static final VarHandle PINNED;
+
+    static {
+        try {
+            PINNED = MethodHandles.lookup().findVarHandle(PinnedHandleFields.class, "pinned", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final ThreadState home;
     long p10, p11, p12, p13, p14, p15, p16, p17;
 
@@ -52,19 +65,27 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
         this.pinned = true;
     }
 
+    /**
+     * Whether the home thread may reuse this handle: closed, and (if closed on another thread) done
+     * with its fields, since {@link #close} clears {@code pinned} last with a release store.
+     */
+    boolean reusable() {
+        return !(boolean) PINNED.getAcquire(this);
+    }
+
     @Override
     public void close() {
+        Frame f = frame;
         if (!pinned) {
-            throw new IllegalStateException("unpin page " + frame.page() + " of " + frame.file.path()
+            throw new IllegalStateException("unpin page " + f.page() + " of " + f.file.path()
                     + ": the handle was already closed (double unpin)");
         }
-        pinned = false;
         if (hazard >= 0) {
             home.releaseHazard(hazard);
         } else {
-            frame.unpin(write);
+            f.unpin(write);
         }
-        home.giveBack(this);
+        PINNED.setRelease(this, false); // last: from here on the home thread may reuse the handle
     }
 
     @Override

@@ -57,8 +57,10 @@ import java.util.function.LongPredicate;
  *       writes nothing the frame's other readers share, and its unpin is a release store. A WRITE
  *       pin (and a read pin beyond the thread's slots) is one CAS on the frame's state word
  *       ({@link Frame}: pin count, write pins, DIRTY, WRITEBACK, LOADING, DEAD, EVICTING), its unpin
- *       another. The hit's key goes into a plain per-thread batch and the handle comes from a
- *       per-thread cache (one ThreadLocal lookup for all three). A full batch is handed off, and a
+ *       another. The hit's key goes into a plain per-thread batch and the handle is the next of
+ *       a per-thread ring (closing it gives nothing back); the thread's state holding all three is
+ *       found through a small table indexed by thread id ({@link #byThread}), a ThreadLocal only
+ *       behind it. A full batch is handed off, and a
  *       {@link DrainTask} on the maintenance executor ({@code ForkJoinPool.commonPool()} by default,
  *       {@link BufferManager.Builder#maintenanceExecutor}) feeds it to the policy under the
  *       eviction lock; a batch filled while the thread's previous one still waits is dropped (lossy
@@ -77,9 +79,8 @@ import java.util.function.LongPredicate;
  *       every miss's insert on one lock word that every hit reads, and cost 16 to 32 more bytes
  *       per frame. What would close the rest of the gap to Caffeine (not done): frame state in
  *       dense arrays indexed by a frame id (vmcache), so the lookup and the pin touch two compact
- *       arrays instead of a frame object among its buffers; page memory carved from slabs, which
- *       also removes the per-frame buffers from the heap; and handles that need no per-pin ring
- *       bookkeeping.</li>
+ *       arrays instead of a frame object among its buffers; and page memory carved from slabs,
+ *       which also removes the per-frame buffers from the heap.</li>
  *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
  *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
  *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
@@ -133,6 +134,8 @@ public final class StandardBufferManager implements BufferManager {
     /** Key bits for the page number; the file id takes the 23 bits above (keys stay positive). */
     private static final int PAGE_BITS = Long.numberOfTrailingZeros(PageFileFormat.MAX_PAGES);
     private static final int MAX_FILE_ID = (1 << (63 - PAGE_BITS)) - 1;
+    /** Slots of {@link #byThread} (power of two). */
+    private static final int THREAD_SLOTS = 256;
     /** Smallest page size: the capacity hint given to the policy is the limit in pages of this size. */
     private static final int HINT_PAGE = 4096;
 
@@ -145,6 +148,13 @@ public final class StandardBufferManager implements BufferManager {
     private final OpenFileCache fileCache;
     private final HitCounters hitCounters = new HitCounters();
     private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(() -> hitCounters.register(new ThreadState()));
+    /**
+     * The threads' states again, direct-mapped by thread id, in front of {@link #threads}: a hit
+     * finds its thread's state with two dependent loads instead of a ThreadLocal's hash probe. A slot
+     * is filled by the first thread that maps to it and kept until that thread dies; a thread that
+     * finds its slot taken uses the ThreadLocal.
+     */
+    private final ThreadState[] byThread = new ThreadState[THREAD_SLOTS];
     private final LongAdder misses = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder pagesWrittenBack = new LongAdder();
@@ -310,7 +320,7 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 continue; // someone else inserted it meanwhile
             }
-            ThreadState ts = threads.get();
+            ThreadState ts = state();
             if (!write) {
                 int slot = ts.acquireHazard(fr);
                 if (slot >= 0) {
@@ -341,8 +351,27 @@ public final class StandardBufferManager implements BufferManager {
         }
     }
 
+    /** The calling thread's state. */
+    @SuppressWarnings("deprecation") // getId: Thread.threadId() needs Java 19, and is the same
+    private ThreadState state() {
+        Thread t = Thread.currentThread();
+        ThreadState ts = byThread[(int) t.getId() & (THREAD_SLOTS - 1)];
+        return ts != null && ts.owner == t ? ts : stateSlow(t);
+    }
+
+    @SuppressWarnings("deprecation")
+    private ThreadState stateSlow(Thread t) {
+        ThreadState ts = threads.get();
+        int i = (int) t.getId() & (THREAD_SLOTS - 1);
+        ThreadState holder = byThread[i];
+        if (holder == null || !holder.ownerAlive()) { // racing threads may overwrite each other: the loser uses the ThreadLocal
+            byThread[i] = ts;
+        }
+        return ts;
+    }
+
     private PageHandle handle(Frame fr, boolean write) {
-        PinnedHandle h = threads.get().take();
+        PinnedHandle h = state().take();
         h.open(fr, write);
         return h;
     }
@@ -411,7 +440,7 @@ public final class StandardBufferManager implements BufferManager {
         misses.increment();
         evictionLock.lock();
         try {
-            feedHitsLocked(threads.get());
+            feedHitsLocked(state());
             policy.recordInsert(key);
         } finally {
             evictionLock.unlock();
@@ -630,7 +659,7 @@ public final class StandardBufferManager implements BufferManager {
     long reclaim(long bytes) {
         evictionLock.lock();
         try {
-            feedHitsLocked(threads.get());
+            feedHitsLocked(state());
             long freed = 0;
             while (freed < bytes) {
                 long victim = policy.evict(evictable);

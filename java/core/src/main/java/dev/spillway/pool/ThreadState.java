@@ -7,11 +7,15 @@ import java.lang.invoke.VarHandle;
  * What a thread keeps per buffer manager so that a hit touches no shared memory but the page
  * table and the frame's state word: spare {@link PinnedHandle}s, and the keys of its recent hits.
  *
- * <p><b>Handles.</b> First in, first out, and a handle is taken only while more than
- * {@link #REUSE_DISTANCE} wait: a closed handle comes back only after at least that many later pins
- * of the thread, so a handle kept and used after close finds itself closed (ClosedException) rather
- * than pointing at another page, unless the caller held on to it across that many pins. A handle
- * closed on another thread is dropped (the garbage collector takes it).
+ * <p><b>Handles.</b> A fixed ring of {@link #HANDLES} handles, taken in turn, one per pin; closing
+ * gives nothing back (the handle stays in its slot, marked unpinned). So a closed handle is reused
+ * only {@link #HANDLES} pins of its thread later, and a handle kept and used after close finds
+ * itself closed (ClosedException) rather than pointing at another page, unless the caller held on
+ * to it across that many pins. A handle whose turn comes while it is still pinned (a long-held
+ * pin) is skipped, and after {@link #BUSY_PROBES} such slots the last gets a new handle, so only a
+ * caller holding dozens of pins at once allocates. A handle may be closed on another thread: its
+ * close marks it unpinned last, with a release store that the owner's
+ * {@link PinnedHandle#reusable} reads with an acquire load.
  *
  * <p><b>Hits.</b> Keys of hits are appended to a plain array, no atomic operation. A full batch is
  * handed off: swapped with the thread's second array, published by a release store of
@@ -45,8 +49,8 @@ abstract class ThreadStatePadBefore {
 
 /** The counters written on every pin and unpin, between the paddings. */
 abstract class ThreadStateFields extends ThreadStatePadBefore {
-    int head;
-    int count;
+    /** The slot of the next handle to take. */
+    int nextHandle;
     int hitCount;
     /** Length of the handed-off batch in {@code handoff}, 0 when the policy has taken it (release/acquire). */
     int handoffCount;
@@ -56,10 +60,10 @@ abstract class ThreadStateFields extends ThreadStatePadBefore {
 
 @SuppressWarnings("unused")
 final class ThreadState extends ThreadStateFields {
-    /** Spare handles kept per thread (power of two). */
-    private static final int CAPACITY = 64;
-    /** Pins between a handle's close and its reuse: long enough to catch a stale handle in practice. */
-    static final int REUSE_DISTANCE = 32;
+    /** Handles per thread (power of two): pins between a handle's take and its reuse, long enough to catch a stale handle in practice. */
+    static final int HANDLES = 32;
+    /** Slots still pinned looked past before one gets a new handle. */
+    static final int BUSY_PROBES = 4;
     /** Hits per batch: the lock is taken once per this many hits, and the policy lags by at most this many. */
     static final int HIT_BATCH = 64;
     /** Index of the first hit in {@link #hits}. */
@@ -83,8 +87,8 @@ final class ThreadState extends ThreadStateFields {
         }
     }
 
-    private final Thread owner = Thread.currentThread();
-    private final PinnedHandle[] ring = new PinnedHandle[CAPACITY + 2 * MARGIN];
+    final Thread owner = Thread.currentThread();
+    private final PinnedHandle[] handles = new PinnedHandle[HANDLES + 2 * MARGIN];
     /** Keys of recent hits in {@code hits[MARGIN .. MARGIN + hitCount)}; written by the owner only. */
     long[] hits = new long[HIT_BATCH + 2 * MARGIN];
     /** The batch handed off, {@code handoff[MARGIN .. MARGIN + handoffCount)}; the owner swaps it only while handoffCount is 0. */
@@ -135,23 +139,25 @@ final class ThreadState extends ThreadStateFields {
         return n;
     }
 
+    /** The handle for the thread's next pin (owner only); allocates only in the first pins of the thread or past long-held pins. */
     PinnedHandle take() {
-        if (count <= REUSE_DISTANCE) {
-            return new PinnedHandle(this);
+        int i = nextHandle;
+        for (int probe = 1; ; probe++) {
+            PinnedHandle h = handles[MARGIN + i];
+            if (h == null || probe == BUSY_PROBES) { // a slot not filled yet, or the last of the busy ones looked at
+                if (h == null || !h.reusable()) {
+                    h = new PinnedHandle(this); // a long-held handle in this slot keeps working, just not from here
+                    handles[MARGIN + i] = h;
+                }
+                nextHandle = (i + 1) & (HANDLES - 1);
+                return h;
+            }
+            if (h.reusable()) {
+                nextHandle = (i + 1) & (HANDLES - 1);
+                return h;
+            }
+            i = (i + 1) & (HANDLES - 1);
         }
-        PinnedHandle h = ring[MARGIN + head];
-        ring[MARGIN + head] = null;
-        head = (head + 1) & (CAPACITY - 1);
-        count--;
-        return h;
-    }
-
-    void giveBack(PinnedHandle h) {
-        if (Thread.currentThread() != owner || count == CAPACITY) {
-            return;
-        }
-        ring[MARGIN + ((head + count) & (CAPACITY - 1))] = h;
-        count++;
     }
 
     /** Records a hit; true when the batch is full and should be handed to the policy. */

@@ -1,11 +1,15 @@
 package dev.spillway.pool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
+import dev.spillway.ClosedException;
 import dev.spillway.MemoryLimitExceededException;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
@@ -169,5 +173,75 @@ class ReadPinTest extends PoolTestBase {
         assertTrue(reads.get() > 1000, reads.get() + " reads");
         assertTrue(m.stats().pageEvictions() > 100, m.stats().pageEvictions() + " evictions");
         assertEquals(0, m.readPinsForTest());
+    }
+
+    @Test
+    void aClosedHandleStaysClosedUntilItsThreadHasPinnedThatManyTimesMore() {
+        StandardBufferManager m = manager(4);
+        PageFile f = m.createPageFile(dir.resolve("h.pf"), PS);
+        long[] p = pagesWithTheirNumbers(f, 2);
+        PageHandle stale = f.pin(p[0], AccessIntent.READ);
+        stale.close();
+        for (int i = 0; i < ThreadState.HANDLES - 1; i++) {
+            try (PageHandle h = f.pin(p[1], AccessIntent.WRITE)) {
+                assertNotSame(stale, h, "pin " + i + " after the close");
+                assertThrows(ClosedException.class, () -> stale.getLong(0), "the closed handle, after " + i + " pins");
+            }
+        }
+        PageHandle again = f.pin(p[1], AccessIntent.READ); // the ring has come round: the handle is reused
+        assertSame(stale, again);
+        assertEquals(p[1], again.getLong(0));
+        again.close();
+        m.checkInvariants();
+    }
+
+    @Test
+    void handlesHeldAcrossManyPinsKeepTheirPageAndAreNotReused() {
+        StandardBufferManager m = manager(64);
+        PageFile f = m.createPageFile(dir.resolve("k.pf"), PS);
+        long[] p = pagesWithTheirNumbers(f, 8);
+        List<PageHandle> held = new ArrayList<>();
+        for (int i = 0; i < 2 * ThreadState.HANDLES + 3; i++) { // more held than the ring has handles
+            held.add(f.pin(p[i % p.length], i % 3 == 0 ? AccessIntent.WRITE : AccessIntent.READ));
+        }
+        for (int i = 0; i < 5 * ThreadState.HANDLES; i++) { // the ring turns over and over past them
+            try (PageHandle h = f.pin(p[i % p.length], AccessIntent.READ)) {
+                assertFalse(held.contains(h), "a held handle was handed out again");
+                assertEquals(p[i % p.length], h.getLong(0));
+            }
+        }
+        for (int i = 0; i < held.size(); i++) {
+            PageHandle h = held.get(i);
+            assertTrue(h.isPinned());
+            assertEquals(p[i % p.length], h.pageNumber());
+            assertEquals(p[i % p.length], h.getLong(0));
+            h.close();
+        }
+        assertEquals(0, m.readPinsForTest());
+        m.checkInvariants();
+    }
+
+    @Test
+    void aHandleClosedOnAnotherThreadIsReusedByItsOwnThread() throws InterruptedException {
+        StandardBufferManager m = manager(4);
+        PageFile f = m.createPageFile(dir.resolve("x.pf"), PS);
+        long[] p = pagesWithTheirNumbers(f, 2);
+        PageHandle h = f.pin(p[0], AccessIntent.WRITE);
+        Thread t = new Thread(h::close);
+        t.start();
+        t.join();
+        assertFalse(h.isPinned());
+        PageHandle again = null;
+        for (int i = 0; i < ThreadState.HANDLES; i++) {
+            again = f.pin(p[1], AccessIntent.READ);
+            if (again == h) {
+                break;
+            }
+            again.close();
+        }
+        assertSame(h, again, "the ring comes round to the handle closed elsewhere");
+        assertEquals(p[1], again.getLong(0));
+        again.close();
+        m.checkInvariants();
     }
 }
