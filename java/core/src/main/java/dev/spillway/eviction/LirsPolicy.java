@@ -28,8 +28,10 @@ import java.util.function.LongPredicate;
  *
  * <p><b>HIR share.</b> Fixed ({@code lirs}): the paper's L_hirs, 1% of the capacity. Adaptive
  * ({@code alirs}): CLOCK-Pro's rule, starting from one entry: a HIR key reused in its test period
- * (resident or not) adds one entry to the HIR target, a HIR key whose test period ends unused takes
- * one away, within [1, capacity - 1]. A recency-heavy workload (sprite) thus grows the queue until
+ * (resident or not) adds one entry to the HIR target, a non-resident HIR key whose test period ends
+ * unused takes one away, within [1, capacity - 1]. (CLOCK-Pro also counts resident ones; a resident
+ * key may still be hit, and not counting it gains up to 0.9 point on sprite and changes no other
+ * row of {@code docs/eviction.md}.) A recency-heavy workload (sprite) thus grows the queue until
  * it behaves like LRU; a loop or scan never reuses a HIR key in its test period and keeps it at one,
  * which is the paper's ideal. Each event moves the target by one and demotes at most one LIR key,
  * so the work stays O(1) per request.
@@ -99,7 +101,7 @@ public final class LirsPolicy implements EvictionPolicy, Validated {
         lirTarget = Math.max(1, maximum - hirTarget);
     }
 
-    /** CLOCK-Pro's rule: +1 when a HIR key is reused in its test period, -1 when a test period ends unused. */
+    /** +1 when a HIR key is reused in its test period, -1 when a non-resident one's test period ends unused. */
     private void adapt(int delta) {
         if (adaptive) {
             setHirTarget(hirTarget + delta);
@@ -197,11 +199,11 @@ public final class LirsPolicy implements EvictionPolicy, Validated {
     private void prune() {
         int n;
         while ((n = nodes.first(STACK)) != NodeLists.NIL && nodes.mark[n] != LIR) {
-            adapt(-1);
             if (nodes.mark[n] == HIR_NONRESIDENT) {
+                adapt(-1); // it left the cache and its test period without being reused
                 nodes.free(n);
             } else {
-                nodes.unlink(n);
+                nodes.unlink(n); // still resident: it may yet be hit, so it is no evidence against the queue
             }
         }
     }
