@@ -69,18 +69,25 @@ import java.util.function.LongPredicate;
  *       batch first, so eviction decisions see the hits up to the last hand-off of each thread.
  *       The price of hazard pins is on the eviction side: checking a candidate reads every
  *       registered thread's slots (8 each), under the registry's monitor.
- *       <p>Where a hit's time goes (one thread, CPU time, all pages resident; see
- *       {@code HitPathRatio}): the page-table lookup about a third (a probe compares keys in the
- *       frames it meets, each a dependent load; {@code ConcurrentHashMap.get} on dense Long keys
- *       never collides), the pin's fence, the handle and the thread state most of the rest.
- *       Measured and not adopted (CPU ns of lookup plus state read, one thread, 4096 pages): keys
- *       in a dense array beside the frames, 64 partitions, 14-15 (no gain); the same in one
- *       partition, 12.4; one flat table at load 1/4 without a lock, 6-7. The last two would put
- *       every miss's insert on one lock word that every hit reads, and cost 16 to 32 more bytes
- *       per frame. What would close the rest of the gap to Caffeine (not done): frame state in
- *       dense arrays indexed by a frame id (vmcache), so the lookup and the pin touch two compact
- *       arrays instead of a frame object among its buffers; and page memory carved from slabs,
- *       which also removes the per-frame buffers from the heap.</li>
+ *       <p>Where a hit's time goes (one thread, CPU ns, 4096 resident pages, zipf; an ad-hoc
+ *       harness, not kept, cut the hit path off after each step and interleaved the steps over
+ *       101 rounds; 25th percentile): argument checks, page-table lookup and state read 17.7 (a
+ *       {@code ConcurrentHashMap.get} of the same keys measures about the same); the thread's
+ *       state +3.8; the hazard pin and unpin +5; recording the hit +0.3; handing batches off +11;
+ *       the handle +0.8; 38.6 in all. The hand-off's share is mostly the drain being active at
+ *       all: with nothing ever handed off, a pin+unpin takes 34-41 CPU ns, about what Caffeine's
+ *       {@code getIfPresent} takes with its own drain running (31-47). Measured and not adopted,
+ *       none moving the full pin+unpin beyond noise (201 interleaved rounds): batches of frame
+ *       references instead of keys (half the cache lines crossing to the draining core);
+ *       batches of 256; a drain that makes another pass instead of being scheduled again when
+ *       hand-offs arrive while it runs; both the first two. Page table (CPU ns of lookup plus
+ *       state read): keys in a dense array beside the frames, 64 partitions, 14-15 (no gain);
+ *       the same in one partition, 12.4; one flat table at load 1/4 without a lock, 6-7. The
+ *       last two would put every miss's insert on one lock word that every hit reads, and cost
+ *       16 to 32 more bytes per frame. What might close the rest of the gap to Caffeine (not
+ *       done): frame state in dense arrays indexed by a frame id (vmcache), so the lookup and
+ *       the pin touch two compact arrays instead of a frame object among its buffers; and page
+ *       memory carved from slabs, which also removes the per-frame buffers from the heap.</li>
  *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
  *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
  *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
