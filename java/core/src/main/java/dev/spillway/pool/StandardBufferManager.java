@@ -71,8 +71,9 @@ import java.util.function.LongPredicate;
  *       registered thread's slots (8 each), under the registry's monitor.
  *       <p>Where a hit's time goes (one thread, CPU ns, 4096 resident pages, zipf; an ad-hoc
  *       harness, not kept, cut the hit path off after each step and interleaved the steps over
- *       101 rounds; 25th percentile): argument checks, page-table lookup and state read 17.7 (a
- *       {@code ConcurrentHashMap.get} of the same keys measures about the same); the thread's
+ *       101 rounds; 25th percentile): argument checks, page-table lookup and state read 17.7 (the
+ *       lookup and state read alone, 11-12, measured like a {@code ConcurrentHashMap.get} of the
+ *       same keys in the same run); the thread's
  *       state +3.8; the hazard pin and unpin +5; recording the hit +0.3; handing batches off +11;
  *       the handle +0.8; 38.6 in all. The hand-off's share is mostly the drain being active at
  *       all: with nothing ever handed off, a pin+unpin takes 34-41 CPU ns, about what Caffeine's
