@@ -81,7 +81,10 @@ import java.util.function.LongPredicate;
  *       none moving the full pin+unpin beyond noise (201 interleaved rounds): batches of frame
  *       references instead of keys (half the cache lines crossing to the draining core);
  *       batches of 256; a drain that makes another pass instead of being scheduled again when
- *       hand-offs arrive while it runs; both the first two. Page table (CPU ns of lookup plus
+ *       hand-offs arrive while it runs; both the first two. (Nor is it the batch's cache lines: with a
+ *       drain that takes batches without reading them, the hand-off still cost +8.5; nor the
+ *       stores into them stalling the next pin's fence: touching a new batch's lines once at
+ *       hand-off changed nothing.) Page table (CPU ns of lookup plus
  *       state read): keys in a dense array beside the frames, 64 partitions, 14-15 (no gain);
  *       the same in one partition, 12.4; one flat table at load 1/4 without a lock, 6-7. The
  *       last two would put every miss's insert on one lock word that every hit reads, and cost
