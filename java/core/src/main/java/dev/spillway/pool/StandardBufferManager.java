@@ -75,7 +75,9 @@ import java.util.function.LongPredicate;
  *       lookup and state read alone, 11-12, measured like a {@code ConcurrentHashMap.get} of the
  *       same keys in the same run); the thread's
  *       state +3.8; the hazard pin and unpin +5; recording the hit +0.3; handing batches off +11;
- *       the handle +0.8; 38.6 in all. The hand-off's share is mostly the drain being active at
+ *       the handle +0.8; 38.6 in all. (Since then the table's hash is one multiply instead of
+ *       Murmur3's finalizer, whose dependent chain held back the lookup's loads: 3-4 ns less per
+ *       pin+unpin over 201 interleaved rounds, three runs.) The hand-off's share is mostly the drain being active at
  *       all: with nothing ever handed off, a pin+unpin takes 34-41 CPU ns, about what Caffeine's
  *       {@code getIfPresent} takes with its own drain running (31-47). Measured and not adopted,
  *       none moving the full pin+unpin beyond noise (201 interleaved rounds): batches of frame
