@@ -86,7 +86,9 @@ import java.util.function.LongPredicate;
  *       hand-offs arrive while it runs; both the first two. (Nor is it the batch's cache lines: with a
  *       drain that takes batches without reading them, the hand-off still cost +8.5; nor the
  *       stores into them stalling the next pin's fence: touching a new batch's lines once at
- *       hand-off changed nothing.) Page table (CPU ns of lookup plus
+ *       hand-off changed nothing. Nor, in noisier runs, a dedicated drain thread that parks instead
+ *       of spinning, padding around the drain's state word, or the partitions cached in this
+ *       object.) Page table (CPU ns of lookup plus
  *       state read): keys in a dense array beside the frames, 64 partitions, 14-15 (no gain);
  *       the same in one partition, 12.4; one flat table at load 1/4 without a lock, 6-7. The
  *       last two would put every miss's insert on one lock word that every hit reads, and cost
