@@ -70,32 +70,32 @@ import java.util.function.LongPredicate;
  *       The price of hazard pins is on the eviction side: checking a candidate reads every
  *       registered thread's slots (8 each), under the registry's monitor.
  *       <p>Where a hit's time goes (one thread, CPU ns, 4096 resident pages, zipf; an ad-hoc
- *       harness, not kept, cut the hit path off after each step and interleaved the steps over
- *       101 rounds; 25th percentile): argument checks, page-table lookup and state read 17.7 (the
+ *       harness, not kept, cut the hit path off after each step and interleaved the steps over 101
+ *       rounds; 25th percentile): argument checks, page-table lookup and state read 17.7 (the
  *       lookup and state read alone, 11-12, measured like a {@code ConcurrentHashMap.get} of the
- *       same keys in the same run); the thread's
- *       state +3.8; the hazard pin and unpin +5; recording the hit +0.3; handing batches off +11;
- *       the handle +0.8; 38.6 in all. (Since then the table's hash is one multiply instead of
- *       Murmur3's finalizer, whose dependent chain held back the lookup's loads: 3-4 ns less per
- *       pin+unpin over 201 interleaved rounds, three runs.) The hand-off's share is mostly the drain being active at
- *       all: with nothing ever handed off, a pin+unpin takes 34-41 CPU ns, about what Caffeine's
- *       {@code getIfPresent} takes with its own drain running (31-47). Measured and not adopted,
- *       none moving the full pin+unpin beyond noise (201 interleaved rounds): batches of frame
- *       references instead of keys (half the cache lines crossing to the draining core);
- *       batches of 256; a drain that makes another pass instead of being scheduled again when
- *       hand-offs arrive while it runs; both the first two. (Nor is it the batch's cache lines: with a
- *       drain that takes batches without reading them, the hand-off still cost +8.5; nor the
- *       stores into them stalling the next pin's fence: touching a new batch's lines once at
- *       hand-off changed nothing. Nor, in noisier runs, a dedicated drain thread that parks instead
- *       of spinning, padding around the drain's state word, or the partitions cached in this
- *       object.) Page table (CPU ns of lookup plus
- *       state read): keys in a dense array beside the frames, 64 partitions, 14-15 (no gain);
- *       the same in one partition, 12.4; one flat table at load 1/4 without a lock, 6-7. The
- *       last two would put every miss's insert on one lock word that every hit reads, and cost
- *       16 to 32 more bytes per frame. What might close the rest of the gap to Caffeine (not
- *       done): frame state in dense arrays indexed by a frame id (vmcache), so the lookup and
- *       the pin touch two compact arrays instead of a frame object among its buffers; and page
- *       memory carved from slabs, which also removes the per-frame buffers from the heap.</li>
+ *       same keys in the same run); the thread's state +3.8; the hazard pin and unpin +5; recording
+ *       the hit +0.3; handing batches off +11; the handle +0.8; 38.6 in all. Since then the table's
+ *       hash is one multiply instead of Murmur3's finalizer, whose dependent chain held back the
+ *       lookup's loads: 3-4 ns less per pin+unpin over 201 interleaved rounds, three runs. The
+ *       hand-off's share is mostly the drain being active at all: with nothing ever handed off, a
+ *       pin+unpin takes 34-41 CPU ns, about what Caffeine's {@code getIfPresent} takes with its own
+ *       drain running (31-47). Measured and not adopted, none moving the full pin+unpin beyond
+ *       noise (161-201 interleaved rounds): batches of frame references instead of keys (half the
+ *       cache lines crossing to the draining core); batches of 256; a drain that makes another pass
+ *       instead of being scheduled again when hand-offs arrive while it runs; both of the first
+ *       two; the partitions cached in this object (one dependent load fewer). Nor is the hand-off's
+ *       cost the batch's cache lines: with a drain that takes batches without reading them, it was
+ *       still +8.5; nor stores into them stalling the next pin's fence: touching a new batch's
+ *       lines once at hand-off changed nothing. In noisier runs, a dedicated drain thread that
+ *       parks instead of spinning, and padding around the drain's state word, showed no gain
+ *       either. Page table (CPU ns of lookup plus state read): keys in a dense array beside the
+ *       frames, 64 partitions, 14-15 (no gain); the same in one partition, 12.4; one flat table at
+ *       load 1/4 without a lock, 6-7. The last two would put every miss's insert on one lock word
+ *       that every hit reads, and cost 16 to 32 more bytes per frame. What might close the rest of
+ *       the gap to Caffeine (not done): frame state in dense arrays indexed by a frame id
+ *       (vmcache), so the lookup and the pin touch two compact arrays instead of a frame object
+ *       among its buffers; and page memory carved from slabs, which also removes the per-frame
+ *       buffers from the heap.</li>
  *   <li><b>Miss.</b> Reserve the frame's bytes with the accountant (which may evict, through
  *       {@link #reclaim}), allocate aligned memory, then under the partition's write lock insert a
  *       frame in state LOADING holding the loader's pin. Others who miss on the same page find it
