@@ -340,9 +340,7 @@ public final class StandardBufferManager implements BufferManager {
                 int slot = ts.acquireHazard(fr);
                 if (slot >= 0) {
                     if ((fr.state() & (Frame.DEAD | Frame.LOADING | Frame.EVICTING)) == 0) {
-                        if (ts.recordHit(key)) {
-                            handOff(ts);
-                        }
+                        hit(ts, key);
                         PinnedHandle h = ts.take();
                         h.openHazard(fr, slot);
                         return h;
@@ -352,9 +350,7 @@ public final class StandardBufferManager implements BufferManager {
             }
             int r = fr.tryPin(write); // a write pin, a read pin beyond the slots, or a load or kill under way
             if (r == Frame.PINNED) {
-                if (ts.recordHit(key)) {
-                    handOff(ts);
-                }
+                hit(ts, key);
                 PinnedHandle h = ts.take();
                 h.open(fr, write);
                 return h;
@@ -441,14 +437,7 @@ public final class StandardBufferManager implements BufferManager {
             f.readPage(page, fr.bytes);
         } catch (RuntimeException | Error e) {
             fr.kill();
-            long stamp = part.writeLock();
-            try {
-                part.remove(fr);
-            } finally {
-                part.unlockWrite(stamp);
-            }
-            mem.close();
-            accountant.release(MemoryTag.PAGE_CACHE, size);
+            discard(fr, 0);
             throw e;
         }
         fr.loaded();
@@ -461,6 +450,13 @@ public final class StandardBufferManager implements BufferManager {
             evictionLock.unlock();
         }
         return fr;
+    }
+
+    /** Counts a hit in the thread's batch, handing the batch off when it is full. */
+    private void hit(ThreadState ts, long key) {
+        if (ts.recordHit(key)) {
+            handOff(ts);
+        }
     }
 
     /**
@@ -670,6 +666,26 @@ public final class StandardBufferManager implements BufferManager {
         return fr.finishKill(s) ? s : -1;
     }
 
+    /**
+     * A killed frame leaves the page table and gives its memory back. {@code killedState} is the
+     * state it was killed in: a page written since the file's last good fdatasync and dropped now
+     * counts against that file's durability if the next fdatasync fails ({@link #sync}).
+     */
+    private void discard(Frame fr, long killedState) {
+        if ((killedState & Frame.UNSYNCED) != 0) {
+            fr.file.droppedUnsynced.incrementAndGet();
+        }
+        PageTable.Partition part = table.partition(fr.key);
+        long stamp = part.writeLock();
+        try {
+            part.remove(fr);
+        } finally {
+            part.unlockWrite(stamp);
+        }
+        fr.memory.close();
+        accountant.release(MemoryTag.PAGE_CACHE, fr.size());
+    }
+
     /** The accountant's reclaimer: evicts until {@code bytes} were released or nothing is evictable. */
     long reclaim(long bytes) {
         evictionLock.lock();
@@ -698,18 +714,7 @@ public final class StandardBufferManager implements BufferManager {
         for (;;) {
             long killed = kill(fr, false);
             if (killed >= 0) {
-                if ((killed & Frame.UNSYNCED) != 0) {
-                    fr.file.droppedUnsynced.incrementAndGet();
-                }
-                PageTable.Partition part = table.partition(key);
-                long stamp = part.writeLock();
-                try {
-                    part.remove(fr);
-                } finally {
-                    part.unlockWrite(stamp);
-                }
-                fr.memory.close();
-                accountant.release(MemoryTag.PAGE_CACHE, fr.size());
+                discard(fr, killed);
                 evictions.increment();
                 return fr.size();
             }
@@ -910,19 +915,8 @@ public final class StandardBufferManager implements BufferManager {
                     throw new IllegalStateException(op + ": page " + fr.page() + " was pinned while closing ("
                             + Frame.describe(fr.state()) + ")");
                 }
-                if ((killed & Frame.UNSYNCED) != 0) {
-                    f.droppedUnsynced.incrementAndGet();
-                }
-                PageTable.Partition part = table.partition(fr.key);
-                long stamp = part.writeLock();
-                try {
-                    part.remove(fr);
-                } finally {
-                    part.unlockWrite(stamp);
-                }
+                discard(fr, killed);
                 policy.recordRemove(fr.key);
-                fr.memory.close();
-                accountant.release(MemoryTag.PAGE_CACHE, fr.size());
             }
         } finally {
             evictionLock.unlock();

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A page file of a {@link StandardBufferManager}: its header state (page count, free list) and
@@ -70,9 +71,9 @@ final class StandardPageFile implements PageFile {
      * fdatasync that succeeded: if the next one fails, the kernel may have dropped their data
      * and we no longer hold it ({@link StandardBufferManager#sync}).
      */
-    final java.util.concurrent.atomic.AtomicLong droppedUnsynced = new java.util.concurrent.atomic.AtomicLong();
+    final AtomicLong droppedUnsynced = new AtomicLong();
     /** Set for good when an fdatasync failed while dropped pages depended on it; every later flush fails with it. */
-    volatile dev.spillway.SpillwayException durabilityLost;
+    volatile SpillwayException durabilityLost;
     /**
      * Free-stack entries below this index are the list of the header on disk; those above were
      * pushed since, and their nodes are written only with the next header. Guarded by this.
@@ -352,29 +353,7 @@ final class StandardPageFile implements PageFile {
         }
     }
 
-    /** Takes a page for allocation: the free-list head, else a new page at the end. It stays unavailable until published. */
-    synchronized long takePage() {
-        if (closing) {
-            throw new ClosedException("allocate a page in " + path + ": the page file is closed");
-        }
-        long page;
-        if (freeSize > 0) {
-            page = freeStack[--freeSize]; // already in unavailable
-            durableDepth = Math.min(durableDepth, freeSize);
-        } else {
-            if (pageCount >= PageFileFormat.MAX_PAGES) {
-                throw new IllegalStateException("allocate a page in " + path + ": the file has " + pageCount
-                        + " pages, the most a page file can hold");
-            }
-            page = pageCount;
-            unavailable.add(page);
-            pageCount = page + 1;
-        }
-        headerDirty = true;
-        return page;
-    }
-
-    /** The page {@link #takePage} would return now: the free-list head, else the next new page. */
+    /** The page allocation takes next: the free-list head, else a new page at the end. */
     synchronized long nextPage() {
         if (closing) {
             throw new ClosedException("allocate a page in " + path + ": the page file is closed");
@@ -389,9 +368,24 @@ final class StandardPageFile implements PageFile {
         return pageCount;
     }
 
-    /** {@link #takePage} if it would take {@code expected} (called under that page's partition lock), else -1. */
+    /**
+     * Takes {@code expected} for allocation if it is still {@link #nextPage} (called under that
+     * page's partition lock), else -1. The page stays unavailable until published.
+     */
     synchronized long takePage(long expected) {
-        return nextPage() == expected ? takePage() : -1;
+        long page = nextPage(); // checks that the file is open and not full
+        if (page != expected) {
+            return -1;
+        }
+        if (freeSize > 0) {
+            freeSize--; // the head, already in unavailable
+            durableDepth = Math.min(durableDepth, freeSize);
+        } else {
+            unavailable.add(page);
+            pageCount = page + 1;
+        }
+        headerDirty = true;
+        return page;
     }
 
     /** The allocated page is resident in the table: pins may now load it. */
