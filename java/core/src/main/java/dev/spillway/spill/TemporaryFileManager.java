@@ -296,9 +296,12 @@ public final class TemporaryFileManager implements AutoCloseable {
         final Map<Integer, IoFile> files = new HashMap<>();
         // guarded by lock
         boolean punchSupported = true;
-        /** Kept empty files (at most one): file index to the bytes they keep on disk. */
+        /** The file index of the kept empty file, or {@link #NONE_KEPT}. */
         // guarded by lock
-        final Map<Integer, Long> kept = new HashMap<>(2);
+        int keptIndex = NONE_KEPT;
+        /** Bytes the kept empty file holds on disk (0 when none is kept). */
+        // guarded by lock
+        long keptBytes;
 
         SizeClass(Directory dir, int index) {
             this.dir = dir;
@@ -329,9 +332,10 @@ public final class TemporaryFileManager implements AutoCloseable {
                     fileOpened();
                 } else {
                     f = files.get(a.fileIndex());
-                    Long keptBytes = kept.remove(a.fileIndex());
-                    if (keptBytes != null) {
-                        retainedBytes.addAndGet(-keptBytes); // in use again: no longer an empty file kept
+                    if (a.fileIndex() == keptIndex) { // in use again: no longer an empty file kept
+                        retainedBytes.addAndGet(-keptBytes);
+                        keptIndex = NONE_KEPT;
+                        keptBytes = 0;
                     }
                 }
                 return new Placement(a.fileIndex(), a.slot(), f, a.newFile());
@@ -388,10 +392,6 @@ public final class TemporaryFileManager implements AutoCloseable {
             }
         }
 
-        void free(int fileIndex, int slot) {
-            free(fileIndex, slot, true);
-        }
-
         /**
          * Frees a slot. A file it empties is kept for reuse when {@code mayKeep}, this class keeps
          * no other, and the retention budget has room for it (truncated to fit, whole slots);
@@ -401,7 +401,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             lock.lock();
             try {
                 IoFile f = files.get(fileIndex);
-                boolean keep = mayKeep && kept.isEmpty() && !closed && slots.wouldEmpty(fileIndex, slot)
+                boolean keep = mayKeep && keptIndex == NONE_KEPT && !closed && slots.wouldEmpty(fileIndex, slot)
                         && keepEmptied(fileIndex, f);
                 SlotAllocator.Release r = slots.free(fileIndex, slot, keep);
                 switch (r.action()) {
@@ -465,7 +465,8 @@ public final class TemporaryFileManager implements AutoCloseable {
                         return false;
                     }
                 }
-                kept.put(fileIndex, keepBytes);
+                keptIndex = fileIndex;
+                keptBytes = keepBytes;
                 return true;
             }
         }
@@ -547,6 +548,8 @@ public final class TemporaryFileManager implements AutoCloseable {
      */
     static final long PUNCH_RUN_BYTES = 32L << 20;
     private volatile long punchRunBytes = PUNCH_RUN_BYTES;
+    /** {@code SizeClass.keptIndex} when the class keeps no empty file. */
+    private static final int NONE_KEPT = -1;
     /** Bytes of emptied files kept for reuse, at most {@link #emptyFileRetention}. */
     private final AtomicLong retainedBytes = new AtomicLong();
     private final long emptyFileRetention;
@@ -795,7 +798,7 @@ public final class TemporaryFileManager implements AutoCloseable {
     /** Frees a block without reading it (its buffer was freed). */
     public void release(Block b) {
         if (b.sizeClass >= 0) {
-            b.dir.classes[b.sizeClass].free(b.fileIndex, b.slot);
+            b.dir.classes[b.sizeClass].free(b.fileIndex, b.slot, true);
         } else {
             b.dir.ownFiles.remove(b.file.path());
             b.file.close();
@@ -992,18 +995,18 @@ public final class TemporaryFileManager implements AutoCloseable {
                                 + " but bookkeeping has " + indexes);
                     }
                     for (SlotAllocator.FileSlots fs : sc.slots.files()) {
-                        if ((fs.inUse == 0) != sc.kept.containsKey(fs.fileIndex)) {
+                        // an empty file must be the one kept, so a second empty file is reported too
+                        if ((fs.inUse == 0) != (fs.fileIndex == sc.keptIndex)) {
                             problems.add("file index " + fs.fileIndex + " of class " + sc.slotSize / 1024 + " KiB has "
-                                    + fs.inUse + " slots in use but is " + (sc.kept.containsKey(fs.fileIndex) ? "" : "not ")
+                                    + fs.inUse + " slots in use but is " + (fs.fileIndex == sc.keptIndex ? "" : "not ")
                                     + "kept as an empty file");
                         }
                     }
-                    if (sc.kept.size() > 1) {
-                        problems.add("class " + sc.slotSize / 1024 + " KiB keeps " + sc.kept.size() + " empty files");
+                    if ((sc.keptIndex == NONE_KEPT) != (sc.keptBytes == 0)) {
+                        problems.add("class " + sc.slotSize / 1024 + " KiB keeps file index " + sc.keptIndex + " holding "
+                                + sc.keptBytes + " bytes");
                     }
-                    for (long k : sc.kept.values()) {
-                        kept += k;
-                    }
+                    kept += sc.keptBytes;
                     charged += sc.slots.slotsInUse() * sc.slotSize;
                     fileCount += sc.files.size();
                 } finally {
@@ -1277,10 +1280,11 @@ public final class TemporaryFileManager implements AutoCloseable {
                         openFiles.decrementAndGet();
                     }
                     sc.files.clear();
-                    for (int k : sc.kept.keySet()) {
-                        sc.slots.removeEmpty(k); // deleted above: the bookkeeping forgets it too
+                    if (sc.keptIndex != NONE_KEPT) {
+                        sc.slots.removeEmpty(sc.keptIndex); // deleted above: the bookkeeping forgets it too
+                        sc.keptIndex = NONE_KEPT;
+                        sc.keptBytes = 0;
                     }
-                    sc.kept.clear();
                 } finally {
                     sc.lock.unlock();
                 }
