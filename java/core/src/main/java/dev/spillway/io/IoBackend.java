@@ -26,6 +26,33 @@ public interface IoBackend {
     /** Zero-filled memory aligned to {@link #ALIGNMENT}; freed by {@link AlignedBuffer#close()}. */
     AlignedBuffer allocate(int size);
 
+    /**
+     * Zero-filled memory aligned to {@link #ALIGNMENT} for carving into many frames: where the
+     * backend {@link #canDiscard() can discard}, an anonymous mapping whose pages take physical
+     * memory only when first touched and can be given back one range at a time with
+     * {@link #discard}; elsewhere the same as {@link #allocate}. Freed by {@link AlignedBuffer#close()}.
+     */
+    default AlignedBuffer map(int size) {
+        return allocate(size);
+    }
+
+    /** Whether {@link #discard} can give memory of a {@link #map}ped buffer back to the OS. */
+    default boolean canDiscard() {
+        return false;
+    }
+
+    /**
+     * Gives the physical memory under {@code [offset, offset + length)} of a buffer from
+     * {@link #map} back to the OS; afterwards the range reads as zeros and takes memory again only
+     * when touched. The range must lie inside the buffer; nothing else changes.
+     *
+     * @throws UnsupportedOperationException where {@link #canDiscard()} is false
+     */
+    default void discard(AlignedBuffer buffer, int offset, int length) {
+        throw new UnsupportedOperationException("discard: the " + kind().name().toLowerCase()
+                + " backend cannot give memory back to the OS");
+    }
+
     /** crc32c (Castagnoli) of {@code length} bytes of {@code data} from absolute {@code offset}. */
     int crc32c(ByteBuffer data, int offset, int length);
 
