@@ -1,10 +1,8 @@
 package dev.spillway.pool;
 
-import dev.spillway.io.AlignedBuffer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * One resident page: its memory and its state word. A frame lives from load (or allocation) to
@@ -60,19 +58,21 @@ final class Frame {
     final StandardPageFile file;
     /** File id above bit 40, page number below ({@link StandardPageFile#key}). */
     final long key;
-    final AlignedBuffer memory;
-    /** The whole page, little-endian, absolute indices only (shared by every pin of this frame). */
-    final ByteBuffer bytes;
+    /** The slab holding the page's memory ({@link FrameMemory}); the page is {@code slab.bytes[offset, offset + size)}. */
+    final FrameMemory.Slab slab;
+    /** Where the page starts in {@code slab.bytes}. */
+    final int offset;
     private volatile long state;
     /** Views for {@code PageHandle.buffer()}, made on first use (benign race: any one is right). */
     private ByteBuffer writableView;
     private ByteBuffer readOnlyView;
 
-    Frame(StandardPageFile file, long key, AlignedBuffer memory, long initialState) {
+    /** Made by {@link FrameMemory#newFrame}, which owns the slot. */
+    Frame(StandardPageFile file, long key, FrameMemory.Slab slab, int offset, long initialState) {
         this.file = file;
         this.key = key;
-        this.memory = memory;
-        this.bytes = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
+        this.slab = slab;
+        this.offset = offset;
         this.state = initialState;
     }
 
@@ -89,7 +89,12 @@ final class Frame {
     }
 
     int size() {
-        return memory.size();
+        return slab.frameSize;
+    }
+
+    /** The slab's memory, little-endian; this page is {@code [offset, offset + size())} of it (absolute indices only). */
+    ByteBuffer bytes() {
+        return slab.bytes;
     }
 
     /** Takes a pin unless the frame is loading / being written (for a write pin): PINNED, BUSY or GONE. */
@@ -240,14 +245,14 @@ final class Frame {
         if (write) {
             ByteBuffer v = writableView;
             if (v == null) {
-                v = bytes.slice(PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER);
+                v = slab.bytes.slice(offset + PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER);
                 writableView = v;
             }
             return v;
         }
         ByteBuffer v = readOnlyView;
         if (v == null) {
-            v = bytes.slice(PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER).asReadOnlyBuffer();
+            v = slab.bytes.slice(offset + PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER).asReadOnlyBuffer();
             readOnlyView = v;
         }
         return v;

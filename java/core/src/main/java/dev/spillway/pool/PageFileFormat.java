@@ -121,10 +121,10 @@ final class PageFileFormat {
         return new Header(pageSize, pageCount, freeHead, freeCount);
     }
 
-    /** Seals a data page for write-back: kind and checksum in its first 8 bytes. */
-    static void sealDataPage(IoBackend io, ByteBuffer page, int pageSize) {
-        page.putInt(4, KIND_DATA);
-        page.putInt(0, io.crc32c(page, 4, pageSize - 4));
+    /** Seals a data page at {@code base} of {@code page} for write-back: kind and checksum in its first 8 bytes. */
+    static void sealDataPage(IoBackend io, ByteBuffer page, int base, int pageSize) {
+        page.putInt(base + 4, KIND_DATA);
+        page.putInt(base, io.crc32c(page, base + 4, pageSize - 4));
     }
 
     /** Writes a free-list node into a zeroed page buffer. */
@@ -134,21 +134,22 @@ final class PageFileFormat {
         page.putInt(0, io.crc32c(page, 4, pageSize - 4));
     }
 
-    /** Checks a page read from disk; returns its kind. */
-    static int checkPage(IoBackend io, ByteBuffer page, int pageSize, int read, long fileSize, Path path, long pageNo) {
+    /** Checks a page read from disk into {@code page} at {@code base}; returns its kind. */
+    static int checkPage(IoBackend io, ByteBuffer page, int base, int pageSize, int read, long fileSize, Path path,
+            long pageNo) {
         if (read < pageSize) {
             throw new CorruptDataException("read page " + pageNo + " of " + path + ": the file ends at byte " + fileSize
                     + " but the page spans bytes " + pageNo * pageSize + ".." + ((pageNo + 1) * pageSize - 1)
                     + " (the file was truncated)");
         }
-        int stored = page.getInt(0);
-        int actual = io.crc32c(page, 4, pageSize - 4);
+        int stored = page.getInt(base);
+        int actual = io.crc32c(page, base + 4, pageSize - 4);
         if (stored != actual) {
             throw new CorruptDataException("read page " + pageNo + " of " + path + ": checksum mismatch (stored crc32c 0x"
                     + Integer.toHexString(stored) + ", computed 0x" + Integer.toHexString(actual)
                     + "): the page is corrupt on disk");
         }
-        int kind = page.getInt(4);
+        int kind = page.getInt(base + 4);
         if (kind != KIND_DATA && kind != KIND_FREE) {
             throw new CorruptDataException("read page " + pageNo + " of " + path + ": unknown page kind 0x"
                     + Integer.toHexString(kind));

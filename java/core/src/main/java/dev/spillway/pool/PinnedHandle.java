@@ -110,13 +110,14 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
         return f;
     }
 
+    /** The absolute index in the frame's slab of {@code offset} in the page's usable bytes, checked. */
     private static int at(Frame f, String op, int offset, int length) {
         int usable = f.size() - PageFileFormat.PAGE_HEADER;
         if (offset < 0 || length < 0 || offset > usable - length) {
             throw new IndexOutOfBoundsException(op + " at offset " + offset + " (" + length + " bytes) on page " + f.page()
                     + " of " + f.file.path() + ": the page has " + usable + " usable bytes");
         }
-        return PageFileFormat.PAGE_HEADER + offset;
+        return f.offset + PageFileFormat.PAGE_HEADER + offset;
     }
 
     @Override
@@ -148,51 +149,51 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
     @Override
     public byte getByte(int offset) {
         Frame f = frame("getByte");
-        return f.bytes.get(at(f, "getByte", offset, 1));
+        return f.bytes().get(at(f, "getByte", offset, 1));
     }
 
     @Override
     public int getInt(int offset) {
         Frame f = frame("getInt");
-        return f.bytes.getInt(at(f, "getInt", offset, 4));
+        return f.bytes().getInt(at(f, "getInt", offset, 4));
     }
 
     @Override
     public long getLong(int offset) {
         Frame f = frame("getLong");
-        return f.bytes.getLong(at(f, "getLong", offset, 8));
+        return f.bytes().getLong(at(f, "getLong", offset, 8));
     }
 
     @Override
     public void get(int offset, byte[] dst, int dstOffset, int length) {
         Frame f = frame("get");
         java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
-        f.bytes.get(at(f, "get", offset, length), dst, dstOffset, length);
+        f.bytes().get(at(f, "get", offset, length), dst, dstOffset, length);
     }
 
     @Override
     public void putByte(int offset, byte value) {
         Frame f = writable("putByte");
-        f.bytes.put(at(f, "putByte", offset, 1), value);
+        f.bytes().put(at(f, "putByte", offset, 1), value);
     }
 
     @Override
     public void putInt(int offset, int value) {
         Frame f = writable("putInt");
-        f.bytes.putInt(at(f, "putInt", offset, 4), value);
+        f.bytes().putInt(at(f, "putInt", offset, 4), value);
     }
 
     @Override
     public void putLong(int offset, long value) {
         Frame f = writable("putLong");
-        f.bytes.putLong(at(f, "putLong", offset, 8), value);
+        f.bytes().putLong(at(f, "putLong", offset, 8), value);
     }
 
     @Override
     public void put(int offset, byte[] src, int srcOffset, int length) {
         Frame f = writable("put");
         java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
-        f.bytes.put(at(f, "put", offset, length), src, srcOffset, length);
+        f.bytes().put(at(f, "put", offset, length), src, srcOffset, length);
     }
 
     @Override

@@ -14,7 +14,6 @@ import dev.spillway.TagUsage;
 import dev.spillway.TempFileInfo;
 import dev.spillway.eviction.EvictionPolicies;
 import dev.spillway.eviction.EvictionPolicy;
-import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.Backends;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.SpillFormat;
@@ -128,17 +127,16 @@ import java.util.function.LongPredicate;
  * of these held, since it may call back into {@link #reclaim}.
  *
  * <h2>Memory per frame</h2>
- * The pool's own heap per resident page is at most 64 bytes: a {@link Frame} of 48 (12-byte
- * header + 8 state + 8 key + 5 compressed references × 4 = 48) plus its page-table slot, one
- * 4-byte reference at a table load between ½ and ¼: 8 to 16 bytes. (A class histogram of 4096
- * resident pages shows 48 bytes per Frame and 11.6 per page-table slot.) Not counted there,
- * because they belong to the layers around the pool: the eviction policy's entry for the key, and
- * the {@link AlignedBuffer} that {@link IoBackend#allocate} returns for the frame's memory, whose
- * heap side is 104 bytes (the object 40, its direct ByteBuffer 64; {@code jmap -histo:live} of
- * 4096 resident pages: 196,608 B of Frame, 163,840 of AlignedBuffer, 262,656 of DirectByteBuffer,
- * 47,616 of table slots, so 164 bytes per resident page in all);
- * {@code PageHandle.buffer()} adds a 64-byte view per frame on first use. Taking those
- * below the goal too needs frames carved from slabs (one ByteBuffer per slab), not done here.
+ * A resident page costs the heap at most 64 bytes, its memory's objects included: a {@link Frame}
+ * of 48 (12-byte header + 8 state + 8 key + 4 compressed references and an int offset, 20), its
+ * page-table slot, one 4-byte reference at a table load between ½ and ¼ (8 to 16 bytes), and its
+ * share of a {@link FrameMemory} slab of 256 frames (the slab, its mapping's AlignedBuffer and
+ * direct ByteBuffer: under 1 byte). {@code FrameMemoryTest} measures it from the JVM's class
+ * histogram over 8,192 resident pages on every backend: 58.x bytes where the backend can discard
+ * memory (jni, ffm, jna). Where it cannot (nio), each frame needs a slab and a buffer of its own to
+ * keep the memory limit honest, about 275 bytes. Not counted: the eviction policy's entry for the
+ * key (its own primitive arrays), and the 64-byte view {@code PageHandle.buffer()} makes per frame
+ * on first use.
  *
  * <h2>Statistics</h2>
  * {@link #stats()} must not cost the hit path anything shared: a hit is counted in the thread's own
@@ -160,6 +158,7 @@ public final class StandardBufferManager implements BufferManager {
     private final EvictionPolicy policy; // guarded by evictionLock
     private final LongPredicate evictable = this::isEvictable;
     private final PageTable table = new PageTable();
+    private final FrameMemory frameMemory;
     private final OpenFileCache fileCache;
     private final HitCounters hitCounters = new HitCounters();
     private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(() -> hitCounters.register(new ThreadState()));
@@ -191,6 +190,7 @@ public final class StandardBufferManager implements BufferManager {
         Objects.requireNonNull(settings, "settings");
         this.backend = settings.backend() != null ? settings.backend() : Backends.open(settings.backendKind());
         this.accountant = new MemoryAccountant(settings.memoryLimit());
+        this.frameMemory = new FrameMemory(backend);
         this.maintenance = Objects.requireNonNull(settings.maintenanceExecutor(), "maintenance executor");
         int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
         this.policy = createPolicy(settings, hint);
@@ -403,38 +403,34 @@ public final class StandardBufferManager implements BufferManager {
     private Frame load(StandardPageFile f, long page, long key, boolean write) {
         int size = f.pageSize();
         accountant.reserve("pin page " + page + " of " + f.path(), MemoryTag.PAGE_CACHE, size);
-        AlignedBuffer mem = null;
-        Frame fr;
+        Frame fr = null;
+        boolean inserted = false;
         PageTable.Partition part = table.partition(key);
         try {
-            mem = backend.allocate(size);
-            fr = new Frame(f, key, mem,
-                    Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0));
+            fr = frameMemory.newFrame(f, key, Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0));
             long stamp = part.writeLock();
             try {
-                if (part.probe(key) != null) {
-                    fr = null;
-                } else {
+                if (part.probe(key) == null) {
                     f.checkLoadable("pin", page);
                     part.put(fr);
+                    inserted = true;
                 }
             } finally {
                 part.unlockWrite(stamp);
             }
-        } catch (RuntimeException | Error e) {
-            if (mem != null) {
-                mem.close();
+        } finally {
+            if (!inserted) { // lost the race to another loader, or failed: the memory goes back
+                if (fr != null) {
+                    frameMemory.free(fr);
+                }
+                accountant.release(MemoryTag.PAGE_CACHE, size);
             }
-            accountant.release(MemoryTag.PAGE_CACHE, size);
-            throw e;
         }
-        if (fr == null) {
-            mem.close();
-            accountant.release(MemoryTag.PAGE_CACHE, size);
+        if (!inserted) {
             return null;
         }
         try {
-            f.readPage(page, fr.bytes);
+            f.readPage(page, fr.bytes(), fr.offset);
         } catch (RuntimeException | Error e) {
             fr.kill();
             discard(fr, 0);
@@ -548,9 +544,9 @@ public final class StandardBufferManager implements BufferManager {
         checkOpen("allocate a page in " + f.path());
         int size = f.pageSize();
         accountant.reserve("allocate a page in " + f.path(), MemoryTag.PAGE_CACHE, size);
-        AlignedBuffer mem = null;
+        Frame fr = null;
+        boolean resident = false;
         try {
-            mem = backend.allocate(size);
             evictionLock.lock();
             try {
                 for (;;) {
@@ -566,9 +562,10 @@ public final class StandardBufferManager implements BufferManager {
                             throw new IllegalStateException("allocate page " + candidate + " of " + f.path()
                                     + ": the page is already resident (internal error)");
                         }
-                        // zero-filled memory, written back on flush or eviction
-                        part.put(new Frame(f, key, mem, Frame.DIRTY));
-                        mem = null; // the frame owns it now
+                        // zero-filled memory (a fresh or discarded slot), written back on flush or eviction
+                        fr = frameMemory.newFrame(f, key, Frame.DIRTY);
+                        part.put(fr);
+                        resident = true; // from here on eviction, free or close gives the memory back
                         f.publish(candidate);
                     } finally {
                         part.unlockWrite(stamp);
@@ -579,40 +576,45 @@ public final class StandardBufferManager implements BufferManager {
             } finally {
                 evictionLock.unlock();
             }
-        } catch (RuntimeException | Error e) {
-            if (mem != null) { // not in a frame yet
-                mem.close();
+        } finally {
+            if (!resident) {
+                if (fr != null) {
+                    frameMemory.free(fr);
+                }
                 accountant.release(MemoryTag.PAGE_CACHE, size);
             }
-            throw e;
         }
     }
 
     void freePage(StandardPageFile f, long page) {
         checkOpen("free page " + page + " of " + f.path());
         long key = f.key("free", page);
-        evictionLock.lock();
+        Frame removed = null;
         try {
-            PageTable.Partition part = table.partition(key);
-            long stamp = part.writeLock();
+            evictionLock.lock();
             try {
-                Frame fr = part.probe(key);
-                f.checkLoadable("free", page);
-                if (fr != null && !killForFree(fr)) {
-                    fr = null; // a failed load killed it; the loader removes it and releases its memory
+                PageTable.Partition part = table.partition(key);
+                long stamp = part.writeLock();
+                try {
+                    Frame fr = part.probe(key);
+                    f.checkLoadable("free", page);
+                    if (fr != null && killForFree(fr)) { // false: a failed load killed it, and the loader removes it
+                        part.remove(fr);
+                        policy.recordRemove(key);
+                        removed = fr;
+                    }
+                    f.beginFree(page);
+                } finally {
+                    part.unlockWrite(stamp);
                 }
-                if (fr != null) {
-                    part.remove(fr);
-                    policy.recordRemove(key);
-                    fr.memory.close();
-                    accountant.release(MemoryTag.PAGE_CACHE, fr.size());
-                }
-                f.beginFree(page);
             } finally {
-                part.unlockWrite(stamp);
+                evictionLock.unlock();
             }
         } finally {
-            evictionLock.unlock();
+            if (removed != null) { // dead and unreachable: its memory goes back outside the locks
+                frameMemory.free(removed);
+                accountant.release(MemoryTag.PAGE_CACHE, removed.size());
+            }
         }
         f.linkFree(page);
     }
@@ -682,7 +684,7 @@ public final class StandardBufferManager implements BufferManager {
         } finally {
             part.unlockWrite(stamp);
         }
-        fr.memory.close();
+        frameMemory.free(fr);
         accountant.release(MemoryTag.PAGE_CACHE, fr.size());
     }
 
@@ -738,8 +740,8 @@ public final class StandardBufferManager implements BufferManager {
     private void writeBack(Frame fr) {
         writeBacks.incrementAndGet();
         try {
-            PageFileFormat.sealDataPage(backend, fr.bytes, fr.size());
-            fr.file.write("write back", fr.page(), fr.bytes);
+            PageFileFormat.sealDataPage(backend, fr.bytes(), fr.offset, fr.size());
+            fr.file.write("write back", fr.page(), fr.bytes(), fr.offset);
         } finally {
             writeBacks.decrementAndGet();
         }
@@ -1014,6 +1016,11 @@ public final class StandardBufferManager implements BufferManager {
         return hitCounters.registered();
     }
 
+    /** The frames' slabs (tests inspect them). */
+    FrameMemory frameMemoryForTest() {
+        return frameMemory;
+    }
+
     /** The transient buffer pool (tests and tools inspect it). */
     public TransientBufferPool transientBuffers() {
         return transients;
@@ -1027,6 +1034,7 @@ public final class StandardBufferManager implements BufferManager {
         // a failure leaves the manager open: the caller can unpin or fix the disk and close again
         forEachThenThrow(openFiles(), pf -> closeFile((StandardPageFile) pf));
         closed = true;
+        frameMemory.close(); // every frame is gone with its file
         transients.close(); // frees buffers and removes this manager's temporary files
     }
 
@@ -1065,11 +1073,9 @@ public final class StandardBufferManager implements BufferManager {
                     throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " is not idle: "
                             + Frame.describe(s));
                 }
-                if (!fr.memory.isOpen()) {
-                    throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " has freed memory");
-                }
                 bytes += fr.size();
             }
+            frameMemory.checkInvariants(all);
             int readPins = hitCounters.hazards();
             if (readPins != 0) {
                 throw new IllegalStateException(readPins + " read pins are still held (unclosed page handles)");

@@ -185,7 +185,7 @@ final class StandardPageFile implements PageFile {
                 int read = io.read(b, 0, ps, page * ps);
                 int kind;
                 try {
-                    kind = PageFileFormat.checkPage(backend, b, ps, read, size, path, page);
+                    kind = PageFileFormat.checkPage(backend, b, 0, ps, read, size, path, page);
                 } catch (dev.spillway.CorruptDataException e) {
                     continue; // allocated as far as the list goes; a pin reports it
                 }
@@ -241,7 +241,7 @@ final class StandardPageFile implements PageFile {
                 }
                 list[i] = page;
                 int read = io.read(b, 0, ps, page * ps);
-                int kind = PageFileFormat.checkPage(backend, b, ps, read, size, path, page);
+                int kind = PageFileFormat.checkPage(backend, b, 0, ps, read, size, path, page);
                 if (kind != PageFileFormat.KIND_FREE) {
                     throw new StaleFreeList("page " + page + " is on the header's free list but is a data page on disk");
                 }
@@ -445,7 +445,7 @@ final class StandardPageFile implements PageFile {
                 ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = durableDepth; i < freeSize; i++) {
                     PageFileFormat.encodeFreePage(backend, b, pageSize, i == 0 ? 0 : freeStack[i - 1]);
-                    write("free", freeStack[i], b);
+                    write("free", freeStack[i], b, 0);
                 }
             }
         }
@@ -462,14 +462,14 @@ final class StandardPageFile implements PageFile {
         durableDepth = 0;
     }
 
-    /** Reads a data page from disk into a frame buffer and checks it. */
-    void readPage(long page, ByteBuffer dst) {
+    /** Reads a data page from disk into {@code dst} at {@code base} (a frame's place in its slab) and checks it. */
+    void readPage(long page, ByteBuffer dst, int base) {
         OpenFileCache cache = manager.fileCache();
         IoFile f = cache.acquire(this, "read page " + page + " of");
         int read;
         long size;
         try {
-            read = f.read(dst, 0, pageSize, page * pageSize);
+            read = f.read(dst, base, pageSize, page * pageSize);
             size = read < pageSize ? f.size() : -1;
         } catch (NativeIoException e) {
             // the OS error names offset, not page: say which page, and that nothing was cached
@@ -478,19 +478,19 @@ final class StandardPageFile implements PageFile {
         } finally {
             cache.release(this);
         }
-        int kind = PageFileFormat.checkPage(backend, dst, pageSize, read, size, path, page);
+        int kind = PageFileFormat.checkPage(backend, dst, base, pageSize, read, size, path, page);
         if (kind != PageFileFormat.KIND_DATA) {
             throw new dev.spillway.CorruptDataException("read page " + page + " of " + path
                     + ": the page is a free-list node on disk but the file's header does not list it as free");
         }
     }
 
-    /** Writes one whole page (already sealed) at its place. */
-    void write(String op, long page, ByteBuffer src) {
+    /** Writes one whole page (already sealed), {@code src} from {@code base}, at its place in the file. */
+    void write(String op, long page, ByteBuffer src, int base) {
         OpenFileCache cache = manager.fileCache();
         IoFile f = cache.acquire(this, op + " page " + page + " of");
         try {
-            f.write(src, 0, pageSize, page * pageSize);
+            f.write(src, base, pageSize, page * pageSize);
         } finally {
             cache.release(this);
         }

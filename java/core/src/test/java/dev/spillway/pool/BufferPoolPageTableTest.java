@@ -10,7 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.BackendKind;
 import dev.spillway.io.Backends;
 import org.junit.jupiter.api.AfterAll;
@@ -18,11 +17,11 @@ import org.junit.jupiter.api.Test;
 
 /** The page table against a HashMap: random inserts and removals (backward-shift deletion, growth). */
 class BufferPoolPageTableTest {
-    private static final AlignedBuffer SHARED = Backends.open(BackendKind.NIO).allocate(4096);
+    private static final FrameMemory.Slab SHARED = new FrameMemory.Slab(Backends.open(BackendKind.NIO).allocate(4096), 4096, 1);
 
     @AfterAll
     static void free() {
-        SHARED.close();
+        SHARED.memory.close();
     }
 
     @Test
@@ -61,8 +60,8 @@ class BufferPoolPageTableTest {
         assertEquals(ref.size(), all.size());
     }
 
-    /** A frame that only needs to be a distinct object (all share one buffer, none is used). */
+    /** A frame that only needs to be a distinct object (all share one slot of one slab, none is used). */
     private static Frame frameStub(long key) {
-        return new Frame(null, key, SHARED, 0);
+        return new Frame(null, key, SHARED, 0, 0);
     }
 }

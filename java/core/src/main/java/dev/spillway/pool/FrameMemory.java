@@ -1,0 +1,305 @@
+package dev.spillway.pool;
+
+import dev.spillway.io.AlignedBuffer;
+import dev.spillway.io.IoBackend;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The memory of the pool's frames, carved from slabs (vmcache's idea, at slab granularity): one
+ * {@link IoBackend#map mapping} holds {@link #SLAB_FRAMES} frames of one page size, so a resident
+ * page costs the heap no buffer object of its own, only its share of the slab's (under one byte).
+ * A frame's memory is a {@link Slab} and an offset into it.
+ *
+ * <p><b>Memory is given back per frame.</b> A freed frame's range is {@link IoBackend#discard
+ * discarded} before its slot is free again: the OS takes the physical pages back and the range
+ * reads as zeros, so the process holds physical memory for the frames in use only, which is what
+ * the {@link dev.spillway.memory.MemoryAccountant} counts: the memory limit stays honest without
+ * compaction, however scattered the survivors of an eviction wave are. A mapping's untouched pages
+ * take no physical memory either, so a slab's size costs address space only. A fresh or reused
+ * slot therefore reads as zeros, which {@link StandardBufferManager#allocatePage} relies on.
+ *
+ * <p><b>Where memory cannot be discarded</b> (the pure-Java backend: a direct ByteBuffer has
+ * neither lazy pages nor madvise), a free slot of a partly used slab would hold physical memory
+ * that no one accounts for, so each slab there holds one frame and is freed with it: exact
+ * memory, but the heap pays a slab and a buffer per frame as before (about 190 bytes).
+ *
+ * <p><b>Slabs come and go.</b> A size class takes a new slab when none of its slabs has room, and
+ * frees a slab that becomes empty unless it is the class's only empty one (kept, holding no
+ * physical memory once discarded, so a page size in steady use does not map and unmap slabs
+ * back and forth). Everything is freed by {@link #close}.
+ *
+ * <p>Thread-safe: slot bookkeeping is under this object's monitor, a leaf lock (nothing is taken
+ * inside it); the discard system call runs outside it.
+ */
+final class FrameMemory implements AutoCloseable {
+    /**
+     * Frames per slab where memory can be discarded: the slab's heap (about 190 bytes with its
+     * bitmap) is then under a byte per frame, and its address space (1 MiB of 4 KiB pages, 64 MiB
+     * of 256 KiB pages) costs no physical memory until frames are used.
+     */
+    static final int SLAB_FRAMES = 256;
+    /** Page sizes 4 KiB (2^12) to 256 KiB (2^18): one size class each. */
+    private static final int MIN_SHIFT = 12;
+    private static final int CLASSES = 7;
+
+    /** One mapping carved into frames of one size. */
+    static final class Slab {
+        /** The slab's memory, little-endian (page contents use absolute indices from a frame's offset). */
+        final ByteBuffer bytes;
+        final int frameSize;
+        final AlignedBuffer memory;
+        final int capacity;
+        /** Slots in use, one bit each; guarded by the FrameMemory's monitor. */
+        private final long[] used;
+        private int inUse;
+        /** Links of the size class's list of slabs with a free slot; guarded by the monitor. */
+        private Slab prevWithRoom;
+        private Slab nextWithRoom;
+        private boolean listed;
+
+        Slab(AlignedBuffer memory, int frameSize, int capacity) {
+            this.memory = memory;
+            this.bytes = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
+            this.frameSize = frameSize;
+            this.capacity = capacity;
+            this.used = new long[(capacity + 63) >>> 6];
+        }
+
+        /** Takes the lowest free slot; returns its offset. The slab must have room. */
+        private int take() {
+            for (int w = 0; w < used.length; w++) {
+                long free = ~used[w];
+                if (free != 0) {
+                    int bit = Long.numberOfTrailingZeros(free);
+                    int slot = (w << 6) + bit;
+                    if (slot < capacity) {
+                        used[w] |= 1L << bit;
+                        inUse++;
+                        return slot * frameSize;
+                    }
+                }
+            }
+            throw new IllegalStateException("frame memory: a slab listed with room has none (internal error)");
+        }
+
+        private boolean isUsed(int slot) {
+            return (used[slot >>> 6] & (1L << slot)) != 0;
+        }
+
+        private void release(int slot) {
+            used[slot >>> 6] &= ~(1L << slot);
+            inUse--;
+        }
+    }
+
+    /** The slabs of one page size. */
+    private static final class SizeClass {
+        /** Head of the list of slabs with at least one free slot. */
+        Slab withRoom;
+        /** The class's one kept empty slab, if any (also in the list above). */
+        Slab empty;
+        /** All the class's slabs (for close and the invariant check). */
+        final List<Slab> all = new ArrayList<>();
+    }
+
+    private final IoBackend backend;
+    /** Frames per slab: {@link #SLAB_FRAMES} where the backend can discard, else 1. */
+    private final int slabFrames;
+    private final SizeClass[] classes = new SizeClass[CLASSES];
+    /** Set under the monitor; read without it before a discard (a frame freed after close has no memory left). */
+    private volatile boolean closed;
+
+    FrameMemory(IoBackend backend) {
+        this.backend = backend;
+        this.slabFrames = backend.canDiscard() ? SLAB_FRAMES : 1;
+        for (int i = 0; i < CLASSES; i++) {
+            classes[i] = new SizeClass();
+        }
+    }
+
+    private SizeClass sizeClass(int frameSize) {
+        int shift = Integer.numberOfTrailingZeros(frameSize);
+        if (Integer.bitCount(frameSize) != 1 || shift < MIN_SHIFT || shift >= MIN_SHIFT + CLASSES) {
+            throw new IllegalArgumentException("frame memory: frame size " + frameSize
+                    + " is not a power of two from 4096 to 262144");
+        }
+        return classes[shift - MIN_SHIFT];
+    }
+
+    /**
+     * A new frame over zeroed memory of {@code file}'s page size. Maps a new slab if none has room
+     * (an {@link OutOfMemoryError} naming the size if the OS refuses).
+     */
+    Frame newFrame(StandardPageFile file, long key, long initialState) {
+        int size = file.pageSize();
+        Slab slab;
+        int offset;
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("frame memory: closed (the buffer manager is closed)");
+            }
+            SizeClass c = sizeClass(size);
+            slab = c.withRoom;
+            if (slab == null) {
+                slab = new Slab(backend.map(Math.multiplyExact(size, slabFrames)), size, slabFrames);
+                c.all.add(slab);
+                link(c, slab);
+            }
+            if (slab == c.empty) {
+                c.empty = null;
+            }
+            offset = slab.take();
+            if (slab.inUse == slab.capacity) {
+                unlink(c, slab);
+            }
+        }
+        return new Frame(file, key, slab, offset, initialState);
+    }
+
+    /**
+     * Gives a dead frame's memory back: discarded first (so the slot reads as zeros and holds no
+     * physical memory before anyone can take it again), then its slot is free.
+     */
+    void free(Frame fr) {
+        Slab slab = fr.slab;
+        int slot = fr.offset / slab.frameSize;
+        if (closed) {
+            return; // close freed every slab
+        }
+        if (slab.capacity > 1) {
+            backend.discard(slab.memory, fr.offset, slab.frameSize);
+        }
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            if (!slab.isUsed(slot)) {
+                throw new IllegalStateException("frame memory: page " + fr.page() + " of " + fr.file.path()
+                        + " freed twice (internal error)");
+            }
+            SizeClass c = sizeClass(slab.frameSize);
+            boolean wasFull = slab.inUse == slab.capacity;
+            slab.release(slot);
+            if (wasFull) {
+                link(c, slab);
+            }
+            if (slab.inUse == 0) {
+                if (c.empty == null && slab.capacity > 1) {
+                    c.empty = slab; // kept: discarded, it holds address space only
+                } else {
+                    unlink(c, slab);
+                    c.all.remove(slab);
+                    slab.memory.close();
+                }
+            }
+        }
+    }
+
+    private static void link(SizeClass c, Slab s) {
+        s.prevWithRoom = null;
+        s.nextWithRoom = c.withRoom;
+        if (c.withRoom != null) {
+            c.withRoom.prevWithRoom = s;
+        }
+        c.withRoom = s;
+        s.listed = true;
+    }
+
+    private static void unlink(SizeClass c, Slab s) {
+        if (!s.listed) {
+            return;
+        }
+        if (s.prevWithRoom != null) {
+            s.prevWithRoom.nextWithRoom = s.nextWithRoom;
+        } else {
+            c.withRoom = s.nextWithRoom;
+        }
+        if (s.nextWithRoom != null) {
+            s.nextWithRoom.prevWithRoom = s.prevWithRoom;
+        }
+        s.prevWithRoom = null;
+        s.nextWithRoom = null;
+        s.listed = false;
+    }
+
+    /** Slabs mapped now (all size classes). */
+    synchronized int slabs() {
+        int n = 0;
+        for (SizeClass c : classes) {
+            n += c.all.size();
+        }
+        return n;
+    }
+
+    /** Frames per slab on this backend. */
+    int slabFrames() {
+        return slabFrames;
+    }
+
+    /**
+     * Checks that exactly the given live frames hold slots: each frame's slot is marked used, no
+     * two frames share one, no other slot is marked, every slab with room is listed (and only
+     * those), and at most one empty slab is kept per size class.
+     */
+    synchronized void checkInvariants(List<Frame> frames) {
+        Map<Slab, long[]> seen = new IdentityHashMap<>();
+        for (Frame fr : frames) {
+            Slab s = fr.slab;
+            int slot = fr.offset / s.frameSize;
+            if (fr.offset % s.frameSize != 0 || slot >= s.capacity || !s.isUsed(slot)) {
+                throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path() + " holds slot " + slot
+                        + " of a slab of " + s.capacity + " frames that is not marked in use");
+            }
+            long[] bits = seen.computeIfAbsent(s, k -> new long[k.used.length]);
+            if ((bits[slot >>> 6] & (1L << slot)) != 0) {
+                throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path()
+                        + " shares its frame memory with another resident page");
+            }
+            bits[slot >>> 6] |= 1L << slot;
+        }
+        for (SizeClass c : classes) {
+            int empties = 0;
+            for (Slab s : c.all) {
+                long[] bits = seen.getOrDefault(s, new long[s.used.length]);
+                for (int w = 0; w < bits.length; w++) {
+                    if (bits[w] != s.used[w]) {
+                        throw new IllegalStateException("a slab of " + s.frameSize + "-byte frames marks "
+                                + Long.bitCount(s.used[w] & ~bits[w]) + " slots in use that no resident page holds");
+                    }
+                }
+                int marked = 0;
+                for (long w : s.used) {
+                    marked += Long.bitCount(w);
+                }
+                if (marked != s.inUse || (s.inUse < s.capacity) != s.listed || !s.memory.isOpen()) {
+                    throw new IllegalStateException("a slab of " + s.frameSize + "-byte frames counting " + s.inUse
+                            + " (marked " + marked + ") of " + s.capacity + " slots in use is " + (s.listed ? "" : "not ") + "listed as having room"
+                            + (s.memory.isOpen() ? "" : " and its memory is freed"));
+                }
+                empties += s.inUse == 0 ? 1 : 0;
+            }
+            if (empties > 1) {
+                throw new IllegalStateException(empties + " empty slabs of one page size are kept, at most 1 should be");
+            }
+        }
+    }
+
+    /** Frees every slab; frames still pointing into them must not be used afterwards. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        for (SizeClass c : classes) {
+            for (Slab s : c.all) {
+                s.memory.close();
+            }
+            c.all.clear();
+            c.withRoom = null;
+            c.empty = null;
+        }
+    }
+}
