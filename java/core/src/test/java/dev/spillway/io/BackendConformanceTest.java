@@ -68,6 +68,19 @@ class BackendConformanceTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void allocateGivesZeroedAlignedMemoryOfAnySize(IoBackend b) {
+        for (int size : new int[] {1, 100, 4095, 4096, 4097, 3 * 4096 + 1, 256 * 4096 + 100}) {
+            try (AlignedBuffer a = b.allocate(size)) {
+                assertEquals(size, a.size());
+                assertEquals(size, a.buffer().capacity());
+                assertEquals(0, a.buffer().alignmentOffset(0, IoBackend.ALIGNMENT));
+                assertArrayEquals(new byte[size], TestData.bytes(a.buffer(), 0, size), "size " + size);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void writeReadRoundTripWithDirectIo(IoBackend b) {
         Path p = dir.resolve("rw.dat");
         try (IoFile f = b.open(p, CREATE_DIRECT); AlignedBuffer buf = b.allocate(3 * 4096);
