@@ -97,7 +97,7 @@ final class NioBackend implements IoBackend {
         // not alignedSlice: it also rounds the end down, leaving less than size where size is no multiple of 4096
         int misalignment = raw.alignmentOffset(0, ALIGNMENT);
         ByteBuffer aligned = raw.slice(misalignment == 0 ? 0 : ALIGNMENT - misalignment, size);
-        return new AlignedBuffer(aligned, 0, size, address -> { });
+        return new AlignedBuffer(aligned, 0, size, (address, n) -> { });
     }
 
     @Override
