@@ -72,6 +72,25 @@ int64_t spw_file_size(int fd);
 void *spw_aligned_alloc(int64_t size, int64_t alignment);
 void spw_aligned_free(void *p);
 
+/*
+ * ---- mapped memory (slabs of frames whose memory can be given back) ----
+ * spw_map: an anonymous private mapping of `size` bytes (0 < size <= 2^47), zero-filled, aligned
+ * to the OS page size (>= 4096) and reserving no swap: physical pages are taken only when first
+ * touched. NULL on failure or a bad size. Free it with spw_unmap and the same size.
+ */
+void *spw_map(int64_t size);
+/* munmap: 0 or -errno; SPW_E_ARG for NULL or a bad size. */
+int spw_unmap(void *p, int64_t size);
+/*
+ * Afterwards [p, p + len) reads as zeros. The whole OS pages inside the range go back to the OS
+ * (madvise MADV_DONTNEED) and are taken again only when touched; a partial page at either end
+ * (p or p + len not on an OS page boundary, e.g. with 64 KiB pages on some aarch64 kernels) is
+ * zeroed with memset and stays resident. Only for memory from spw_map: on other memory (malloc,
+ * a file mapping) MADV_DONTNEED would drop data that is not ours or not reread as zeros.
+ * Returns 0, -errno from madvise, or SPW_E_ARG for NULL, a negative or an overflowing length.
+ */
+int spw_discard(void *p, int64_t len);
+
 /* ---- crc32c (Castagnoli), hardware SSE4.2 where present ---- */
 /* Continue a crc: pass 0 to start. crc32c("123456789") == 0xE3069283. */
 uint32_t spw_crc32c(uint32_t crc, const void *data, int64_t len);

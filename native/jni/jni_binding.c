@@ -114,6 +114,23 @@ JNIEXPORT void JNICALL Java_dev_spillway_io_JniBinding_alignedFree(JNIEnv *env, 
     spw_aligned_free((void *)(intptr_t)address);
 }
 
+JNIEXPORT jlong JNICALL Java_dev_spillway_io_JniBinding_map(JNIEnv *env, jobject self, jlong size) {
+    (void)env, (void)self;
+    return (jlong)(intptr_t)spw_map(size);
+}
+
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_unmap(JNIEnv *env, jobject self, jlong address, jlong size) {
+    (void)env, (void)self;
+    return spw_unmap((void *)(intptr_t)address, size);
+}
+
+JNIEXPORT jint JNICALL Java_dev_spillway_io_JniBinding_discard(JNIEnv *env, jobject self, jobject buf, jint off,
+                                                              jint len) {
+    (void)self;
+    char *p = addr(env, buf, off, len);
+    return p == NULL ? SPW_E_ARG : spw_discard(p, len);
+}
+
 JNIEXPORT jobject JNICALL Java_dev_spillway_io_JniBinding_wrap(JNIEnv *env, jobject self, jlong address, jint size) {
     (void)self;
     if (address == 0 || size <= 0) return NULL;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,6 +78,94 @@ static void test_memory(void) {
     CHECK(spw_aligned_alloc(100, 3000) == NULL);
     CHECK(spw_aligned_alloc(INT64_MAX, 4096) == NULL);
     spw_aligned_free(NULL);
+}
+
+static int all_bytes(const unsigned char *p, int64_t n, unsigned char v) {
+    for (int64_t i = 0; i < n; i++) {
+        if (p[i] != v) return 0;
+    }
+    return 1;
+}
+
+/* Pages of [p, p + n) that mincore reports resident; -1 if mincore fails. */
+static int64_t resident_pages(void *p, int64_t n, int64_t page) {
+    unsigned char vec[256];
+    int64_t pages = (n + page - 1) / page;
+    if (pages > (int64_t)sizeof vec || mincore(p, (size_t)n, vec) != 0) return -1;
+    int64_t r = 0;
+    for (int64_t i = 0; i < pages; i++) r += vec[i] & 1;
+    return r;
+}
+
+static void test_mapped_memory(void) {
+    const int64_t page = sysconf(_SC_PAGESIZE);
+    const int64_t n = 64 * page;
+    unsigned char *m = spw_map(n);
+    CHECK(m != NULL);
+    if (m == NULL) return;
+    CHECK(((uintptr_t)m & 4095) == 0);
+    CHECK(all_bytes(m, n, 0));
+
+    /* whole pages: zero afterwards, neighbours untouched, and no longer resident */
+    memset(m, 0xAB, (size_t)n);
+    CHECK_EQ(resident_pages(m, n, page), 64);
+    CHECK_EQ(spw_discard(m + 4 * page, 8 * page), 0);
+    /* residency before reading: a read maps the shared zero page, which mincore counts as resident */
+    CHECK_EQ(resident_pages(m + 4 * page, 8 * page, page), 0);
+    CHECK_EQ(resident_pages(m, n, page), 56);
+    CHECK(all_bytes(m, 4 * page, 0xAB));
+    CHECK(all_bytes(m + 4 * page, 8 * page, 0));
+    CHECK(all_bytes(m + 12 * page, n - 12 * page, 0xAB));
+
+    /* partial head and tail around whole pages: all zero, only the whole pages leave, neighbours kept */
+    memset(m, 0xCD, (size_t)n);
+    CHECK_EQ(spw_discard(m + 20 * page - 100, 3 * page + 200), 0);
+    CHECK_EQ(resident_pages(m + 20 * page, 3 * page, page), 0);
+    CHECK_EQ(resident_pages(m + 19 * page, page, page), 1);
+    CHECK_EQ(resident_pages(m + 23 * page, page, page), 1);
+    CHECK(all_bytes(m, 20 * page - 100, 0xCD));
+    CHECK(all_bytes(m + 20 * page - 100, 3 * page + 200, 0));
+    CHECK(all_bytes(m + 23 * page + 100, n - 23 * page - 100, 0xCD));
+
+    /* inside one page, and across one boundary without a whole page: memset only */
+    CHECK_EQ(spw_discard(m + 30 * page + 7, 93), 0);
+    CHECK(m[30 * page + 6] == 0xCD && m[30 * page + 100] == 0xCD);
+    CHECK(all_bytes(m + 30 * page + 7, 93, 0));
+    CHECK_EQ(spw_discard(m + 32 * page - 10, 20), 0);
+    CHECK(m[32 * page - 11] == 0xCD && m[32 * page + 10] == 0xCD);
+    CHECK(all_bytes(m + 32 * page - 10, 20, 0));
+    CHECK_EQ(resident_pages(m + 30 * page, 3 * page, page), 3);
+
+    /* discarded memory is ordinary memory again: writable, and discardable twice */
+    memset(m + 4 * page, 0x11, (size_t)page);
+    CHECK(all_bytes(m + 4 * page, page, 0x11));
+    CHECK_EQ(spw_discard(m, n), 0);
+    CHECK_EQ(spw_discard(m, n), 0);
+    CHECK(all_bytes(m, n, 0));
+    CHECK_EQ(spw_discard(m + 5, 0), 0);
+
+    /* bad arguments: codes, never a crash */
+    CHECK_EQ(spw_discard(NULL, page), SPW_E_ARG);
+    CHECK_EQ(spw_discard(m, -1), SPW_E_ARG);
+    CHECK_EQ(spw_discard(m, INT64_MAX), SPW_E_ARG);
+    CHECK(spw_map(0) == NULL);
+    CHECK(spw_map(-4096) == NULL);
+    CHECK(spw_map(INT64_MAX) == NULL);
+    CHECK_EQ(spw_unmap(NULL, n), SPW_E_ARG);
+    CHECK_EQ(spw_unmap(m, 0), SPW_E_ARG);
+    CHECK_EQ(spw_unmap(m, -1), SPW_E_ARG);
+    CHECK_EQ(spw_unmap(m + 1, page), -EINVAL);
+    CHECK_EQ(spw_unmap(m, n), 0);
+
+    /* a size that is not a page multiple: the tail of the last page is part of the mapping */
+    unsigned char *odd = spw_map(page + 10);
+    CHECK(odd != NULL);
+    if (odd != NULL) {
+        memset(odd, 0x5A, (size_t)(page + 10));
+        CHECK_EQ(spw_discard(odd + 1, page + 9), 0);
+        CHECK(odd[0] == 0x5A && all_bytes(odd + 1, page + 9, 0));
+        CHECK_EQ(spw_unmap(odd, page + 10), 0);
+    }
 }
 
 static void test_files(void) {
@@ -310,6 +399,7 @@ int main(void) {
     mkdir(dir, 0700);
     test_crc32c();
     test_memory();
+    test_mapped_memory();
     test_files();
     test_codec();
     test_spill_blocks();

@@ -7,9 +7,10 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Off-heap memory aligned to {@link IoBackend#ALIGNMENT}, from {@link IoBackend#allocate}.
- * Native backends take it from the C core ({@code spw_aligned_alloc}) and free it on
- * {@link #close()}; the pure-Java backend slices a direct ByteBuffer.
+ * Off-heap memory aligned to {@link IoBackend#ALIGNMENT}, from {@link IoBackend#allocate} or
+ * {@link IoBackend#map}. Native backends take it from the C core ({@code spw_aligned_alloc}, or
+ * {@code spw_map} for a mapping) and free it on {@link #close()}; the pure-Java backend slices a
+ * direct ByteBuffer.
  *
  * <p>The {@link #buffer()} view must not be used after close. Java 17 offers no way to revoke a
  * ByteBuffer over freed memory, so this is the one rule callers must keep; Spillway's own
@@ -19,10 +20,14 @@ public final class AlignedBuffer implements AutoCloseable {
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
     private static final AtomicLong LIVE_COUNT = new AtomicLong();
 
-    /** How an implementation gives its memory back. */
+    /**
+     * How an implementation gives its memory back. A backend shares one instance among all the
+     * buffers it made the same way, so the instance also tells where a buffer came from
+     * ({@link #freedBy}) without a field per buffer.
+     */
     @FunctionalInterface
     interface Deallocator {
-        void free(long address);
+        void free(long address, int size);
     }
 
     private final ByteBuffer buffer;
@@ -79,8 +84,13 @@ public final class AlignedBuffer implements AutoCloseable {
         if (CLOSED.compareAndSet(this, 0, 1)) {
             LIVE_BYTES.addAndGet(-size);
             LIVE_COUNT.decrementAndGet();
-            deallocator.free(address);
+            deallocator.free(address, size);
         }
+    }
+
+    /** Whether this buffer's memory goes back through {@code d}: which backend made it, and how. */
+    boolean freedBy(Deallocator d) {
+        return deallocator == d;
     }
 
     /** Bytes held by open aligned buffers of every backend in this JVM (leak checks use it). */

@@ -47,6 +47,10 @@ public interface IoBackend {
      * when touched. The range must lie inside the buffer; nothing else changes.
      *
      * @throws UnsupportedOperationException where {@link #canDiscard()} is false
+     * @throws dev.spillway.ClosedException if the buffer is closed
+     * @throws IllegalArgumentException if the buffer is not from this backend's {@link #map}
+     * @throws IndexOutOfBoundsException if the range is negative or not inside the buffer
+     * @throws NativeIoException if the OS refuses (operation "discard", the range, the errno text)
      */
     default void discard(AlignedBuffer buffer, int offset, int length) {
         throw new UnsupportedOperationException("discard: the " + kind().name().toLowerCase()

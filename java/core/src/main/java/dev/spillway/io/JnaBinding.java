@@ -111,6 +111,25 @@ final class JnaBinding implements NativeCalls {
     }
 
     @Override
+    public long map(long size) {
+        return Lib.spw_map(size);
+    }
+
+    @Override
+    public int unmap(long address, long size) {
+        return Lib.spw_unmap(address, size);
+    }
+
+    @Override
+    public int discard(ByteBuffer buf, int offset, int length) {
+        try {
+            return Lib.spw_discard(address(buf, offset), length);
+        } finally {
+            Reference.reachabilityFence(buf);
+        }
+    }
+
+    @Override
     public ByteBuffer wrap(long address, int size) {
         return new Pointer(address).getByteBuffer(0, size);
     }
@@ -234,6 +253,12 @@ final class JnaBinding implements NativeCalls {
         static native long spw_aligned_alloc(long size, long alignment);
 
         static native void spw_aligned_free(long p);
+
+        static native long spw_map(long size);
+
+        static native int spw_unmap(long p, long size);
+
+        static native int spw_discard(long p, long len);
 
         static native int spw_crc32c(int crc, long data, long len);
 

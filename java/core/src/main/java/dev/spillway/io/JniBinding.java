@@ -63,6 +63,15 @@ final class JniBinding implements NativeCalls {
     public native void alignedFree(long address);
 
     @Override
+    public native long map(long size);
+
+    @Override
+    public native int unmap(long address, long size);
+
+    @Override
+    public native int discard(ByteBuffer buf, int offset, int length);
+
+    @Override
     public native ByteBuffer wrap(long address, int size);
 
     @Override

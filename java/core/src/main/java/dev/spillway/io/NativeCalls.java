@@ -43,6 +43,15 @@ interface NativeCalls {
 
     void alignedFree(long address);
 
+    /** spw_map: zero-filled anonymous memory, backed only where touched; 0 on failure. */
+    long map(long size);
+
+    /** spw_unmap of a whole mapping from {@link #map}. */
+    int unmap(long address, long size);
+
+    /** spw_discard of bytes [offset, offset + length) of a buffer over memory from {@link #map}. */
+    int discard(ByteBuffer buf, int offset, int length);
+
     /** A direct ByteBuffer over {@code size} bytes at {@code address}. */
     ByteBuffer wrap(long address, int size);
 

@@ -1,5 +1,6 @@
 package dev.spillway.io;
 
+import dev.spillway.ClosedException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -19,13 +20,21 @@ final class NativeCoreBackend implements IoBackend {
     private final int maxLevel;
     /** One deallocator for every buffer (a method reference made per allocation would cost 16 bytes each). */
     private final AlignedBuffer.Deallocator free;
+    /** One for every mapping; being its deallocator is how {@link #discard} knows a buffer is this backend's mapping. */
+    private final AlignedBuffer.Deallocator unmap;
 
     private NativeCoreBackend(BackendKind kind, NativeCalls calls) {
         this.kind = kind;
         this.calls = calls;
         this.minLevel = calls.zstdMinLevel();
         this.maxLevel = calls.zstdMaxLevel();
-        this.free = calls::alignedFree;
+        this.free = (address, size) -> calls.alignedFree(address);
+        this.unmap = (address, size) -> {
+            int r = calls.unmap(address, size);
+            if (r < 0) {
+                throw NativeCodes.ioError("unmap", null, -1, size, r, calls::strerror);
+            }
+        };
     }
 
     /** Wraps a binding after checking that the library it reaches is the version this jar expects. */
@@ -62,6 +71,48 @@ final class NativeCoreBackend implements IoBackend {
             throw new OutOfMemoryError("spw_aligned_alloc of " + size + " bytes failed");
         }
         return new AlignedBuffer(calls.wrap(address, size), address, size, free);
+    }
+
+    @Override
+    public AlignedBuffer map(int size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("map: size " + size + " must be positive");
+        }
+        long address = calls.map(size);
+        if (address == 0) {
+            throw new OutOfMemoryError("spw_map of " + size + " bytes failed");
+        }
+        return new AlignedBuffer(calls.wrap(address, size), address, size, unmap);
+    }
+
+    @Override
+    public boolean canDiscard() {
+        return true;
+    }
+
+    @Override
+    public void discard(AlignedBuffer buffer, int offset, int length) {
+        if (buffer == null) {
+            throw new NullPointerException("discard: buffer is null");
+        }
+        if (!buffer.isOpen()) {
+            throw new ClosedException("discard: aligned buffer of " + buffer.size() + " bytes is closed");
+        }
+        if (!buffer.freedBy(unmap)) {
+            throw new IllegalArgumentException("discard: the buffer of " + buffer.size() + " bytes is not a mapping of"
+                    + " this " + kind.name().toLowerCase() + " backend (only memory from its map() can be discarded)");
+        }
+        if (offset < 0 || length < 0 || (long) offset + length > buffer.size()) {
+            throw new IndexOutOfBoundsException("discard: range [" + offset + ", +" + length
+                    + ") outside the mapping of " + buffer.size() + " bytes");
+        }
+        if (length == 0) {
+            return;
+        }
+        int r = calls.discard(buffer.buffer(), offset, length);
+        if (r < 0) {
+            throw NativeCodes.ioError("discard", null, offset, length, r, calls::strerror);
+        }
     }
 
     @Override

@@ -94,8 +94,10 @@ final class NioBackend implements IoBackend {
             throw new IllegalArgumentException("allocate: size " + size + " must be in [1, " + (Integer.MAX_VALUE - ALIGNMENT) + "]");
         }
         ByteBuffer raw = ByteBuffer.allocateDirect(size + ALIGNMENT);
-        ByteBuffer aligned = raw.alignedSlice(ALIGNMENT).limit(size).slice();
-        return new AlignedBuffer(aligned, 0, size, address -> { });
+        // not alignedSlice: it also rounds the end down, leaving less than size where size is no multiple of 4096
+        int misalignment = raw.alignmentOffset(0, ALIGNMENT);
+        ByteBuffer aligned = raw.slice(misalignment == 0 ? 0 : ALIGNMENT - misalignment, size);
+        return new AlignedBuffer(aligned, 0, size, (address, n) -> { });
     }
 
     @Override

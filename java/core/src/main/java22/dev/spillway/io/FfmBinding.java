@@ -77,6 +77,9 @@ final class FfmBinding implements NativeCalls {
     private static final MethodHandle ALIGNED_ALLOC = fn("spw_aligned_alloc",
             FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle ALIGNED_FREE = fn("spw_aligned_free", FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle MAP = fn("spw_map", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
+    private static final MethodHandle UNMAP = fn("spw_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle DISCARD = fn("spw_discard", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle CRC32C = fn("spw_crc32c",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle CRC32C_CRITICAL = fn("spw_crc32c",
@@ -265,6 +268,33 @@ final class FfmBinding implements NativeCalls {
     public void alignedFree(long address) {
         try {
             ALIGNED_FREE.invokeExact(MemorySegment.ofAddress(address));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public long map(long size) {
+        try {
+            return ((MemorySegment) MAP.invokeExact(size)).address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public int unmap(long address, long size) {
+        try {
+            return (int) UNMAP.invokeExact(MemorySegment.ofAddress(address), size);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public int discard(ByteBuffer buf, int offset, int length) {
+        try {
+            return (int) DISCARD.invokeExact(segment(buf, offset, length), (long) length);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -180,6 +180,21 @@ class FreeDuringFlushTest {
         }
 
         @Override
+        public AlignedBuffer map(int size) {
+            return real.map(size);
+        }
+
+        @Override
+        public boolean canDiscard() {
+            return real.canDiscard();
+        }
+
+        @Override
+        public void discard(AlignedBuffer buffer, int offset, int length) {
+            real.discard(buffer, offset, length);
+        }
+
+        @Override
         public int crc32c(ByteBuffer data, int offset, int length) {
             return real.crc32c(data, offset, length);
         }

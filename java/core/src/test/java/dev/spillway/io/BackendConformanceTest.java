@@ -6,15 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.spillway.ClosedException;
 import dev.spillway.CorruptDataException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -64,6 +67,19 @@ class BackendConformanceTest {
             assertEquals(BackendKind.JNI, Backends.selection().chosen(), Backends.selection().toString());
         }
         assertTrue(Backends.available().stream().anyMatch(b -> b.kind() == BackendKind.NIO));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void allocateGivesZeroedAlignedMemoryOfAnySize(IoBackend b) {
+        for (int size : new int[] {1, 100, 4095, 4096, 4097, 3 * 4096 + 1, 256 * 4096 + 100}) {
+            try (AlignedBuffer a = b.allocate(size)) {
+                assertEquals(size, a.size());
+                assertEquals(size, a.buffer().capacity());
+                assertEquals(0, a.buffer().alignmentOffset(0, IoBackend.ALIGNMENT));
+                assertArrayEquals(new byte[size], TestData.bytes(a.buffer(), 0, size), "size " + size);
+            }
+        }
     }
 
     @ParameterizedTest
@@ -170,6 +186,119 @@ class BackendConformanceTest {
             assertThrows(IllegalArgumentException.class, () -> b.allocate(0));
             assertThrows(IllegalArgumentException.class, () -> b.allocate(-5));
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void mapGivesZeroedAlignedMemoryAndDiscardZeroesOnlyItsRange(IoBackend b) {
+        int size = 256 * 4096 + 100; // not a page multiple: the tail of the last page belongs to the buffer
+        long liveBefore = AlignedBuffer.liveBytes();
+        try (AlignedBuffer m = b.map(size)) {
+            assertEquals(liveBefore + size, AlignedBuffer.liveBytes());
+            assertEquals(size, m.size());
+            assertEquals(size, m.buffer().capacity());
+            assertEquals(0, m.buffer().alignmentOffset(0, IoBackend.ALIGNMENT));
+            assertArrayEquals(new byte[size], TestData.bytes(m.buffer(), 0, size));
+            byte[] data = TestData.random(size, 9);
+            m.buffer().put(0, data);
+            if (!b.canDiscard()) {
+                assertEquals(BackendKind.NIO, b.kind(), "every native backend can discard");
+                UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                        () -> b.discard(m, 0, 4096));
+                assertTrue(e.getMessage().contains("discard"), e.getMessage());
+                assertArrayEquals(data, TestData.bytes(m.buffer(), 0, size));
+                return;
+            }
+            // whole pages, a range with partial pages at both ends, one inside a page, the odd tail, nothing
+            int[][] ranges = {{8 * 4096, 16 * 4096}, {100_000, 300_000}, {500_007, 93}, {250 * 4096 - 10, 6 * 4096 + 110},
+                {size, 0}, {0, 0}};
+            for (int[] r : ranges) {
+                b.discard(m, r[0], r[1]);
+                Arrays.fill(data, r[0], r[0] + r[1], (byte) 0);
+                assertArrayEquals(data, TestData.bytes(m.buffer(), 0, size), "after discarding [" + r[0] + ", +" + r[1] + ")");
+            }
+            // discarded memory is ordinary memory again
+            m.buffer().putLong(8 * 4096, 0x1122334455667788L);
+            assertEquals(0x1122334455667788L, m.buffer().getLong(8 * 4096));
+            b.discard(m, 0, size);
+            assertArrayEquals(new byte[size], TestData.bytes(m.buffer(), 0, size));
+        }
+        assertEquals(liveBefore, AlignedBuffer.liveBytes());
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void discardRefusesBadArgumentsWithoutTouchingMemory(IoBackend b) {
+        int size = 16 * 4096;
+        try (AlignedBuffer m = b.map(size); AlignedBuffer plain = b.allocate(4096)) {
+            assertThrows(IllegalArgumentException.class, () -> b.map(0));
+            assertThrows(IllegalArgumentException.class, () -> b.map(-4096));
+            if (!b.canDiscard()) {
+                assertThrows(UnsupportedOperationException.class, () -> b.discard(plain, 0, 4096));
+                return;
+            }
+            byte[] data = TestData.random(size, 10);
+            m.buffer().put(0, data);
+            for (int[] r : new int[][] {{-1, 4096}, {0, -1}, {size - 4095, 4096}, {size + 1, 0}, {4096, Integer.MAX_VALUE},
+                {Integer.MAX_VALUE, Integer.MAX_VALUE}, {Integer.MIN_VALUE, 10}}) {
+                IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> b.discard(m, r[0], r[1]));
+                assertTrue(e.getMessage().contains("discard") && e.getMessage().contains(r[0] + ", +" + r[1])
+                        && e.getMessage().contains(String.valueOf(size)), e.getMessage());
+            }
+            assertThrows(NullPointerException.class, () -> b.discard(null, 0, 4096));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.discard(plain, 0, 4096));
+            assertTrue(e.getMessage().contains("not a mapping"), e.getMessage());
+            for (IoBackend other : Backends.available()) {
+                if (other != b) {
+                    try (AlignedBuffer theirs = other.map(4096)) {
+                        assertThrows(IllegalArgumentException.class, () -> b.discard(theirs, 0, 4096),
+                                "a mapping of the " + other.kind() + " backend");
+                    }
+                }
+            }
+            assertArrayEquals(data, TestData.bytes(m.buffer(), 0, size));
+            AlignedBuffer closed = b.map(size);
+            closed.close();
+            ClosedException c = assertThrows(ClosedException.class, () -> b.discard(closed, 0, 4096));
+            assertTrue(c.getMessage().contains("discard"), c.getMessage());
+        }
+    }
+
+    /** What discard is for: the memory really goes back to the OS, as the process's resident set shows. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void discardGivesTheMemoryBackToTheOs(IoBackend b) throws IOException {
+        assumeTrue(b.canDiscard(), "nio cannot discard");
+        Path status = Path.of("/proc/self/status");
+        assumeTrue(Files.isReadable(status) && residentBytes(status) > 0, "no VmRSS in /proc/self/status");
+        int size = 64 << 20;
+        try (AlignedBuffer m = b.map(size)) {
+            ByteBuffer bb = m.buffer();
+            // the JVM allocates and frees beside us: take the best of a few rounds, each one a full touch and discard
+            long bestDrop = 0;
+            for (int round = 0; round < 3 && bestDrop < size * 3L / 4; round++) {
+                for (int i = 0; i < size; i += 4096) {
+                    bb.put(i, (byte) 1);
+                }
+                long touched = residentBytes(status);
+                b.discard(m, 0, size);
+                long discarded = residentBytes(status);
+                bestDrop = Math.max(bestDrop, touched - discarded);
+            }
+            assertTrue(bestDrop >= size * 3L / 4, "resident set fell by " + (bestDrop >> 20) + " MiB after discarding "
+                    + (size >> 20) + " MiB");
+            assertEquals(0, bb.get(size - 4096));
+        }
+    }
+
+    /** VmRSS of this process in bytes, or -1 where the kernel does not report it. */
+    private static long residentBytes(Path status) throws IOException {
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        return -1;
     }
 
     @ParameterizedTest

@@ -36,6 +36,7 @@ import java.util.function.Predicate;
  * io.inject(Op.SYNC).errno(Errno.EIO).times(1);                     // a failing fdatasync
  * io.inject(Op.READ).interrupt().times(1);                          // the calling thread is interrupted (EINTR's Java twin)
  * io.inject(Op.WRITE).at(o -> o != 0);                              // only writes away from offset 0 (not a page file's header)
+ * io.inject(Op.DISCARD).errno(Errno.EINVAL).times(1);               // a failing madvise when a frame's memory goes back
  * </pre>
  *
  * A failing I/O operation throws the {@link NativeIoException} the real backends throw (with the
@@ -47,7 +48,7 @@ public final class FaultInjectingBackend implements IoBackend {
     /** The operations that can be made to fail. */
     public enum Op {
         OPEN, READ, WRITE, SYNC, ALLOCATE_DISK, TRUNCATE, PUNCH_HOLE, SIZE, SPILL_WRITE, SPILL_READ, COMPRESS,
-        DECOMPRESS
+        DECOMPRESS, DISCARD
     }
 
     /** One fault: which operation, what happens, when. Configure it with the chained setters. */
@@ -100,7 +101,10 @@ public final class FaultInjectingBackend implements IoBackend {
             return this;
         }
 
-        /** Only for calls at file offsets that match (READ, WRITE, TRUNCATE, SPILL_READ, SPILL_WRITE). */
+        /**
+         * Only for calls at file offsets that match (READ, WRITE, TRUNCATE, SPILL_READ, SPILL_WRITE), or
+         * for DISCARD at offsets into the mapped buffer that match.
+         */
         public Rule at(LongPredicate p) {
             this.offsets = p;
             return this;
@@ -269,9 +273,35 @@ public final class FaultInjectingBackend implements IoBackend {
         return delegate.allocate(size);
     }
 
-    /** The largest {@link #allocate} so far (to check that a path needs no buffer of some size). */
+    /**
+     * The largest {@link #allocate} so far (to check that a path needs no buffer of some size); a
+     * {@link #map} is not counted, its slabs of frames are large by design.
+     */
     public long largestAllocation() {
         return largestAllocation.get();
+    }
+
+    @Override
+    public AlignedBuffer map(int size) {
+        return delegate.map(size);
+    }
+
+    @Override
+    public boolean canDiscard() {
+        return delegate.canDiscard();
+    }
+
+    /**
+     * A DISCARD fault throws what a failing madvise gives on the native backends, before touching
+     * the memory; where the delegate cannot discard, its own refusal comes through unchanged.
+     */
+    @Override
+    public void discard(AlignedBuffer buffer, int offset, int length) {
+        Rule r = delegate.canDiscard() ? check(Op.DISCARD, null, offset) : null;
+        if (r != null) {
+            throw error("discard", null, offset, length, r.errno);
+        }
+        delegate.discard(buffer, offset, length);
     }
 
     @Override
