@@ -407,7 +407,8 @@ public final class StandardBufferManager implements BufferManager {
         boolean inserted = false;
         PageTable.Partition part = table.partition(key);
         try {
-            fr = frameMemory.newFrame(f, key, Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0));
+            fr = frameMemory.newFrame(f, key, Frame.LOADING | Frame.PIN_ONE | (write ? Frame.WRITER_ONE | Frame.DIRTY : 0),
+                    true); // the read fills the whole page, or the frame dies unseen
             long stamp = part.writeLock();
             try {
                 if (part.probe(key) == null) {
@@ -563,7 +564,7 @@ public final class StandardBufferManager implements BufferManager {
                                     + ": the page is already resident (internal error)");
                         }
                         // zero-filled memory (a fresh or discarded slot), written back on flush or eviction
-                        fr = frameMemory.newFrame(f, key, Frame.DIRTY);
+                        fr = frameMemory.newFrame(f, key, Frame.DIRTY, false);
                         part.put(fr);
                         resident = true; // from here on eviction, free or close gives the memory back
                         f.publish(candidate);

@@ -45,9 +45,12 @@ class FrameMemoryTest extends PoolTestBase {
         for (long p : pages) {
             f.freePage(p);
         }
-        assertEquals(backend.canDiscard() ? 1 : 0, fm.slabs(), "empty slabs are freed, one kept where memory can be discarded");
+        // Where memory can be discarded: the first 256 freed (slab 0's) are kept warm, the rest are
+        // discarded, which empties slab 1 (kept) and slab 2 (freed). Elsewhere every slab goes.
+        assertEquals(backend.canDiscard() ? 2 : 0, fm.slabs(), "empty slabs are freed, one kept where memory can be discarded");
+        assertEquals(backend.canDiscard() ? FrameMemory.WARM_BYTES : 0, fm.warmBytes(), "freed memory kept warm");
         m.checkInvariants();
-        // the free list hands the same pages out again, over slots that held their old contents
+        // the free list hands the same pages out again, over discarded slots (never warm ones, which hold old contents)
         for (int i = 0; i < n; i++) {
             long p = f.allocatePage();
             try (PageHandle h = f.pin(p, AccessIntent.READ)) {
@@ -82,6 +85,32 @@ class FrameMemoryTest extends PoolTestBase {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void aLoadTakesAWarmSlotAndAnAllocationNever(IoBackend backend) {
+        StandardBufferManager m = manager(backend, 1L << 20);
+        PageFile f = m.createPageFile(dir.resolve("warm.pf"), 4096);
+        FrameMemory fm = m.frameMemoryForTest();
+        long a = f.allocatePage();
+        long b = f.allocatePage();
+        write(f, a, 3);
+        write(f, b, 4);
+        f.flush();
+        f.close();
+        assertEquals(backend.canDiscard() ? 2 * 4096 : 0, fm.warmBytes(), "a closed file's frames are kept warm");
+        PageFile g = m.openPageFile(dir.resolve("warm.pf"));
+        verify(g, a, 3); // loaded over a warm slot that held page b's bytes
+        assertEquals(backend.canDiscard() ? 4096 : 0, fm.warmBytes());
+        long c = g.allocatePage();
+        try (PageHandle h = g.pin(c, AccessIntent.READ)) {
+            assertEquals(0, h.getLong(0), "an allocated page is zero, never a warm slot's old bytes");
+        }
+        assertEquals(backend.canDiscard() ? 4096 : 0, fm.warmBytes(), "the allocation left the warm slot alone");
+        verify(g, b, 4);
+        assertEquals(0, fm.warmBytes());
+        m.checkInvariants();
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void pageSizesHaveSlabsOfTheirOwn(IoBackend backend) {
         StandardBufferManager m = manager(backend, 16L << 20);
         PageFile small = m.createPageFile(dir.resolve("small.pf"), 4096);
@@ -110,11 +139,9 @@ class FrameMemoryTest extends PoolTestBase {
         PageFile f = m.createPageFile(dir.resolve("twice.pf"), 4096);
         StandardPageFile spf = (StandardPageFile) f;
         FrameMemory fm = m.frameMemoryForTest();
-        Frame fr = fm.newFrame(spf, spf.keyOf(1), Frame.DEAD);
-        fm.free(fr);
-        if (backend.canDiscard()) { // a one-frame slab is gone with its frame
-            assertThrows(IllegalStateException.class, () -> fm.free(fr));
-        }
+        Frame fr = fm.newFrame(spf, spf.keyOf(1), Frame.DEAD, false);
+        fm.free(fr); // kept warm where memory can be discarded, else its one-frame slab is gone
+        assertThrows(IllegalStateException.class, () -> fm.free(fr));
     }
 
     /**
