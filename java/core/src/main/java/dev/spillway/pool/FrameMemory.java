@@ -49,11 +49,11 @@ import java.util.Map;
  * use would map and unmap slabs back and forth, and a caller who keeps a page's
  * {@code PageHandle.buffer()} view past its unpin (which the javadoc forbids, but a ByteBuffer
  * cannot be revoked) then reads another page's bytes or zeros, not unmapped memory, which would
- * crash the JVM. Where slabs hold one frame (below) a slab goes with its frame: the garbage
+ * crash the JVM. Where slabs hold one frame (above) a slab goes with its frame: the garbage
  * collector frees that memory only once no view of it is left.
  *
  * <p>Thread-safe: slot bookkeeping is under this object's monitor, a leaf lock (nothing is taken
- * inside it); the discard system call runs outside it.
+ * inside it), the discard system call included.
  */
 final class FrameMemory implements AutoCloseable {
     /**
@@ -154,8 +154,8 @@ final class FrameMemory implements AutoCloseable {
     /** Frames per slab: {@link #SLAB_FRAMES} where the backend can discard, else 1. */
     private final int slabFrames;
     private final SizeClass[] classes = new SizeClass[CLASSES];
-    /** Set under the monitor; read without it before a discard (a frame freed after close has no memory left). */
-    private volatile boolean closed;
+    /** Guarded by the monitor. */
+    private boolean closed;
 
     FrameMemory(IoBackend backend) {
         this.backend = backend;
@@ -212,46 +212,49 @@ final class FrameMemory implements AutoCloseable {
 
     /**
      * Gives a dead frame's memory back: kept warm if its size class has room for it, else
-     * discarded first (so the slot reads as zeros and holds no physical memory before anyone can
-     * take it again) and then free.
+     * discarded (so the slot reads as zeros and holds no physical memory before anyone can take it
+     * again) and then free. The discard runs under the monitor, so {@link #close} cannot unmap the
+     * slab under it (a later mapping at the same address would otherwise lose the bytes it
+     * discards); with the warm slots a discard is rare on the eviction path (a load takes back the
+     * slot an eviction just kept).
      */
-    void free(Frame fr) {
+    synchronized void free(Frame fr) {
+        if (closed) {
+            return; // close freed every slab
+        }
         Slab slab = fr.slab;
         int slot = fr.offset / slab.frameSize;
-        synchronized (this) {
-            if (closed) {
-                return; // close freed every slab
-            }
-            if (!slab.isUsed(slot) || slab.isKept(slot)) {
-                throw new IllegalStateException("frame memory: page " + fr.page() + " of " + fr.file.path()
-                        + " freed twice (internal error)");
-            }
-            SizeClass c = sizeClass(slab.frameSize);
-            if (c.warm < c.warmSlab.length) {
-                slab.setKept(slot, true);
-                c.warmSlab[c.warm] = slab;
-                c.warmOffset[c.warm++] = fr.offset;
-                return;
-            }
+        if (!slab.isUsed(slot) || slab.isKept(slot)) {
+            throw new IllegalStateException("frame memory: page " + fr.page() + " of " + fr.file.path()
+                    + " freed twice (internal error)");
+        }
+        SizeClass c = sizeClass(slab.frameSize);
+        if (c.warm < c.warmSlab.length) {
+            slab.setKept(slot, true);
+            c.warmSlab[c.warm] = slab;
+            c.warmOffset[c.warm++] = fr.offset;
+            return;
         }
         if (slab.capacity > 1) {
-            backend.discard(slab.memory, fr.offset, slab.frameSize);
+            try {
+                backend.discard(slab.memory, fr.offset, slab.frameSize);
+            } catch (RuntimeException e) {
+                // madvise refused (it does not on our own mapping): the slot must still read as zeros;
+                // its physical memory then stays until the slot is reused
+                for (int i = 0; i < slab.frameSize; i += 8) {
+                    slab.bytes.putLong(fr.offset + i, 0L);
+                }
+            }
         }
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            SizeClass c = sizeClass(slab.frameSize);
-            boolean wasFull = slab.inUse == slab.capacity;
-            slab.release(slot);
-            if (wasFull) {
-                link(c, slab);
-            }
-            if (slab.inUse == 0 && slab.capacity == 1) { // a discarding backend's empty slab stays (class javadoc)
-                unlink(c, slab);
-                c.all.remove(slab);
-                slab.memory.close();
-            }
+        boolean wasFull = slab.inUse == slab.capacity;
+        slab.release(slot);
+        if (wasFull) {
+            link(c, slab);
+        }
+        if (slab.inUse == 0 && slab.capacity == 1) { // a discarding backend's empty slab stays (class javadoc)
+            unlink(c, slab);
+            c.all.remove(slab);
+            slab.memory.close();
         }
     }
 

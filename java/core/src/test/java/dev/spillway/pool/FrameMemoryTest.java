@@ -8,7 +8,10 @@ import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
+import dev.spillway.testing.FaultInjectingBackend;
+import dev.spillway.testing.FaultInjectingBackend.Op;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -105,6 +108,37 @@ class FrameMemoryTest extends PoolTestBase {
         }
         assertEquals(backend.canDiscard() ? expectedSlabs(backend, n) : 0, fm.slabs(), "empty slabs stay mapped where they are shared");
         m.checkInvariants();
+    }
+
+    /** A discard the OS refuses still leaves the slot reading as zeros: the next allocation there is a zero page. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aRefusedDiscardStillZeroesTheSlot(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 7);
+        StandardBufferManager m = manager(io, 4L << 20);
+        PageFile f = m.createPageFile(dir.resolve("refused.pf"), 4096);
+        int warmSlots = FrameMemory.WARM_BYTES / 4096;
+        int n = warmSlots + 40;
+        long[] pages = new long[n];
+        for (int i = 0; i < n; i++) {
+            pages[i] = f.allocatePage();
+            write(f, pages[i], 13);
+        }
+        io.inject(Op.DISCARD).errno(Errno.EINVAL);
+        for (long p : pages) {
+            f.freePage(p); // the first warmSlots go warm, the other 40 are discarded: refused every time
+        }
+        assertEquals(backend.canDiscard() ? 40 : 0, io.injected(Op.DISCARD), "refused discards");
+        m.checkInvariants();
+        for (int i = 0; i < n; i++) {
+            long p = f.allocatePage();
+            try (PageHandle h = f.pin(p, AccessIntent.READ)) {
+                for (int off = 0; off + 8 <= h.size(); off += 8) {
+                    assertEquals(0, h.getLong(off), "allocated page " + p + " at " + off + " on " + backend.kind());
+                }
+            }
+        }
+        io.clear();
     }
 
     @ParameterizedTest
