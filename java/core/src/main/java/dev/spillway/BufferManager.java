@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntFunction;
 
 /**
@@ -95,8 +93,7 @@ public interface BufferManager extends AutoCloseable {
     /** Everything a builder collects; engines read it, new options add a component. */
     record Settings(long memoryLimit, BackendKind backendKind, IoBackend backend, String policyName,
             IntFunction<EvictionPolicy> policyFactory, int maxOpenFiles, List<Path> temporaryDirectories,
-            long temporaryDirectoryLimit, boolean spillAdaptive, int spillLevel, long emptyTemporaryFileRetention,
-            Executor maintenanceExecutor) {
+            long temporaryDirectoryLimit, boolean spillAdaptive, int spillLevel, long emptyTemporaryFileRetention) {
     }
 
     /** Options of the standard buffer manager; each has a default, so {@code build()} works at once. */
@@ -122,7 +119,6 @@ public interface BufferManager extends AutoCloseable {
         private boolean spillAdaptive = true;
         private int spillLevel = 1;
         private long emptyTemporaryFileRetention = dev.spillway.spill.TemporaryFileManager.DEFAULT_EMPTY_FILE_RETENTION;
-        private Executor maintenanceExecutor = ForkJoinPool.commonPool();
 
         Builder() {
         }
@@ -228,26 +224,12 @@ public interface BufferManager extends AutoCloseable {
             return this;
         }
 
-        /**
-         * Where the eviction policy catches up on page hits ({@code ForkJoinPool.commonPool()}
-         * unless set, as Caffeine does): a hit only appends its page to its thread's batch, and a
-         * full batch is handed to a task on this executor that feeds it to the policy under the
-         * eviction lock, so a hit never runs the policy itself. The task may wait for that lock
-         * (held during an eviction's write-back) and runs briefly. With a direct executor
-         * ({@code Runnable::run}) the hit that fills a batch feeds it, and may wait for the lock.
-         * Misses, allocations and evictions also feed every handed-off batch first.
-         */
-        public Builder maintenanceExecutor(Executor executor) {
-            this.maintenanceExecutor = Objects.requireNonNull(executor, "maintenance executor");
-            return this;
-        }
-
         public Settings settings() {
             List<Path> dirs = temporaryDirectories.isEmpty()
                     ? List.of(Path.of(System.getProperty("java.io.tmpdir"), "spillway-" + System.getProperty("user.name", "user")))
                     : List.copyOf(temporaryDirectories);
             return new Settings(memoryLimit, backendKind, backend, policyName, policyFactory, maxOpenFiles, dirs,
-                    temporaryDirectoryLimit, spillAdaptive, spillLevel, emptyTemporaryFileRetention, maintenanceExecutor);
+                    temporaryDirectoryLimit, spillAdaptive, spillLevel, emptyTemporaryFileRetention);
         }
 
         public BufferManager build() {

@@ -31,15 +31,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * (defaults 9 rounds of 200 ms slices). With {@code cpu}, a slice's time is the CPU time of its
  * measuring threads instead of wall-clock time: on a machine loaded beyond its cores, time spent
  * preempted then no longer counts, which wall-clock ratios cannot separate from the work itself.
- * Work a cache hands to other threads (both drain their hit buffers on
- * {@code ForkJoinPool.commonPool()}) is not counted either way; each slice starts 30 ms after the
- * last so that such work has finished. {@code -Dspillway.bench.policy=NAME} picks the pool's
+ * Work a cache hands to other threads (Caffeine drains its read buffer on
+ * {@code ForkJoinPool.commonPool()}) is not counted either way, which favours it: the pool feeds
+ * its policy on the hitting thread. Each slice starts 30 ms after the last so that such work has
+ * finished. {@code -Dspillway.bench.policy=NAME} picks the pool's
  * eviction policy (default {@code alirs}).
  */
 public final class HitPathRatio {
     /**
-     * Pause before each slice: work a slice handed to other threads (spillway's and Caffeine's
-     * drains on the common pool) finishes before the next slice, whichever implementation it is.
+     * Pause before each slice: work a slice handed to other threads (Caffeine's drain on the
+     * common pool) finishes before the next slice, whichever implementation it is.
      */
     private static final long SETTLE_MILLIS = 30;
     private static final String[] IMPLS = {"spillway pin+unpin", "caffeine getIfPresent", "ConcurrentHashMap.get"};

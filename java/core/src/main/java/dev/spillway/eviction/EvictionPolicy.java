@@ -12,9 +12,11 @@ import java.util.function.LongPredicate;
  * decides when to evict and calls {@link #evict} until enough memory is free.
  *
  * <p><b>Threading.</b> A policy is single-threaded: the pool calls it only under its eviction
- * lock, and feeds it hits recorded lock-free on the hit path in batches (so the hit path never
- * touches the policy). The order of {@link #recordAccess} calls may therefore lag slightly behind
- * real time in the pool; in the replay it is exact.
+ * lock, and feeds it hits recorded lock-free on the hit path in batches of 64 (a thread feeds its
+ * batch itself, at most once per 20 µs, when the lock is free; a thread hitting faster than that
+ * has only a sample of its hits fed). The order of {@link #recordAccess} calls may therefore lag
+ * slightly behind real time in the pool, and leave hits out at high rates; in the replay it is
+ * exact.
  */
 public interface EvictionPolicy {
     /** Returned by {@link #evict} when no resident key may be evicted. */

@@ -40,7 +40,7 @@ final class HitCounters {
         return sum;
     }
 
-    /** Runs the action on every live thread's state (the maintenance task's drain). */
+    /** Runs the action on every live thread's state (feeding their handed-off hits, under the eviction lock). */
     synchronized void forEach(java.util.function.Consumer<ThreadState> action) {
         for (ThreadState ts : states) {
             action.accept(ts);

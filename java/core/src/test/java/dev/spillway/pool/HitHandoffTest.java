@@ -7,22 +7,24 @@ import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import dev.spillway.io.BackendKind;
 import dev.spillway.io.Backends;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * Page hits reach the eviction policy through hand-offs to the maintenance executor: one task per
- * hand-off while none is pending, a batch dropped while the previous one waits, and a miss feeding
- * whatever is waiting when the executor never runs its tasks.
+ * Page hits reach the eviction policy in batches that the hitting thread feeds itself, at most
+ * once per feed interval and only when the eviction lock is free at that moment: a batch filled
+ * sooner is dropped, a batch that finds the lock busy waits for the next feed (of this thread, of
+ * another, or of a miss or eviction), and a thread's first full batch is always fed.
  */
 class HitHandoffTest extends PoolTestBase {
     private static final int PS = 4096;
+    private static final int B = ThreadState.HIT_BATCH;
+    /** An interval no test outlives: after a thread's first feed, its full batches are dropped. */
+    private static final long NEVER = 1L << 61;
 
     /** Counts the accesses it is fed per page, on top of the tests' plain LRU. */
     static final class CountingPolicy extends TestLru {
@@ -44,31 +46,13 @@ class HitHandoffTest extends PoolTestBase {
         }
     }
 
-    /** Holds submitted tasks until the test runs them. */
-    static final class QueuedExecutor implements Executor {
-        final List<Runnable> tasks = new ArrayList<>();
-
-        @Override
-        public synchronized void execute(Runnable task) {
-            tasks.add(task);
-        }
-
-        synchronized int runAll() {
-            int n = tasks.size();
-            for (Runnable r : tasks) {
-                r.run();
-            }
-            tasks.clear();
-            return n;
-        }
-    }
-
     private CountingPolicy policy;
 
-    private StandardBufferManager manager(Executor executor) {
-        return managerWithPolicy(BufferManager.builder().backend(Backends.open(dev.spillway.io.BackendKind.NIO))
-                .memoryLimit(64L * PS).maintenanceExecutor(executor)
-                .evictionPolicy(hint -> policy = new CountingPolicy(hint)));
+    private StandardBufferManager manager(long feedIntervalNanos) {
+        StandardBufferManager m = managerWithPolicy(BufferManager.builder().backend(Backends.open(BackendKind.NIO))
+                .memoryLimit(64L * PS).evictionPolicy(hint -> policy = new CountingPolicy(hint)));
+        m.setFeedIntervalForTest(feedIntervalNanos);
+        return m;
     }
 
     private static void hits(PageFile f, long page, int n) {
@@ -80,57 +64,78 @@ class HitHandoffTest extends PoolTestBase {
     }
 
     @Test
-    void aFullBatchIsFedByOneMaintenanceTaskAndASecondWaitingBatchIsDropped() {
-        QueuedExecutor exec = new QueuedExecutor();
-        StandardBufferManager m = manager(exec);
+    void aFullBatchIsFedByTheHittingThreadItself() {
+        StandardBufferManager m = manager(0);
         PageFile f = m.createPageFile(dir.resolve("h.pf"), PS);
         long p = f.allocatePage(); // resident, in the policy, no hit recorded
         long key = ((StandardPageFile) f).key("test", p);
-        hits(f, p, ThreadState.HIT_BATCH - 1);
-        assertEquals(0, exec.tasks.size(), "no hand-off before a batch is full");
+        hits(f, p, B - 1);
+        assertEquals(0, policy.accesses(key), "nothing is fed before a batch is full");
         hits(f, p, 1);
-        assertEquals(1, exec.tasks.size(), "a full batch schedules one drain");
-        assertEquals(0, policy.accesses(key), "the hit thread does not feed the policy itself");
-        hits(f, p, ThreadState.HIT_BATCH); // the previous batch still waits: this one is dropped
-        assertEquals(1, exec.tasks.size(), "one drain at a time");
-        assertEquals(1, exec.runAll());
-        assertEquals(ThreadState.HIT_BATCH, policy.accesses(key));
-        hits(f, p, ThreadState.HIT_BATCH); // the hand-off slot is free again
-        assertEquals(1, exec.runAll());
-        assertEquals(2L * ThreadState.HIT_BATCH, policy.accesses(key));
+        assertEquals(B, policy.accesses(key), "the hit that fills the batch feeds it, no other thread involved");
+        hits(f, p, 3 * B);
+        assertEquals(4L * B, policy.accesses(key), "with no interval every batch is fed");
     }
 
     @Test
-    void aMissFeedsHandedOffBatchesWhenTheExecutorRejects() {
-        StandardBufferManager m = manager(task -> {
-            throw new RejectedExecutionException("test: shut down");
-        });
-        PageFile f = m.createPageFile(dir.resolve("r.pf"), PS);
+    void batchesFilledWithinTheIntervalAreDroppedAndTheUnfinishedOneWaitsForAnEviction() {
+        StandardBufferManager m = manager(NEVER);
+        PageFile f = m.createPageFile(dir.resolve("i.pf"), PS);
         long p = f.allocatePage();
-        long q = f.allocatePage();
+        f.allocatePage(); // a second resident page, so that a one-page limit must evict
         long key = ((StandardPageFile) f).key("test", p);
         f.flush();
-        hits(f, p, ThreadState.HIT_BATCH + 3); // hand-off rejected: pins still succeed
-        assertEquals(0, policy.accesses(key));
-        m.setMemoryLimit(PS); // evicts: feeds first
-        assertEquals(ThreadState.HIT_BATCH + 3, policy.accesses(key), "eviction feeds the waiting and the unfinished batch");
-        hits(f, q, 1); // a miss: load and insert
-        assertEquals(0, policy.accesses(((StandardPageFile) f).key("test", q)));
+        hits(f, p, B);
+        assertEquals(B, policy.accesses(key), "a thread's first full batch is fed at once");
+        hits(f, p, 2 * B + 3);
+        assertEquals(B, policy.accesses(key), "two batches within the interval: dropped");
+        m.setMemoryLimit(PS); // evicts a page: feeds the thread's unfinished batch first
+        assertEquals(B + 3, policy.accesses(key), "eviction feeds the 3 hits of the unfinished batch");
     }
 
     @Test
-    void theDefaultExecutorFeedsHitsWithoutAMiss() throws InterruptedException {
-        StandardBufferManager m = managerWithPolicy(BufferManager.builder().backend(Backends.open(dev.spillway.io.BackendKind.NIO))
+    void aBatchThatFindsTheLockBusyWaitsAndIsFedByTheNextFeed() throws Exception {
+        StandardBufferManager m = manager(0);
+        PageFile f = m.createPageFile(dir.resolve("l.pf"), PS);
+        long p = f.allocatePage();
+        long key = ((StandardPageFile) f).key("test", p);
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> {
+            m.evictionLockForTest().lock();
+            try {
+                held.countDown();
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                m.evictionLockForTest().unlock();
+            }
+        });
+        holder.start();
+        held.await();
+        long t0 = System.nanoTime();
+        hits(f, p, B); // handed off, but the lock is busy: the hit does not wait
+        hits(f, p, B); // the first still waits: this one is dropped
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "hits never waited for the eviction lock");
+        assertEquals(0, policy.accesses(key), "nothing fed while the lock is held");
+        release.countDown();
+        holder.join();
+        hits(f, p, B); // the waiting batch is fed now; this one is dropped (the slot was taken)
+        assertEquals(B, policy.accesses(key));
+        hits(f, p, B);
+        assertEquals(2L * B, policy.accesses(key), "and the slot is free again");
+    }
+
+    @Test
+    void theDefaultIntervalFeedsAThreadsFirstBatchAtOnce() {
+        StandardBufferManager m = managerWithPolicy(BufferManager.builder().backend(Backends.open(BackendKind.NIO))
                 .memoryLimit(64L * PS).evictionPolicy(hint -> policy = new CountingPolicy(hint)));
         PageFile f = m.createPageFile(dir.resolve("d.pf"), PS);
         long p = f.allocatePage();
         long key = ((StandardPageFile) f).key("test", p);
-        hits(f, p, ThreadState.HIT_BATCH);
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (policy.accesses(key) < ThreadState.HIT_BATCH && System.nanoTime() < deadline) {
-            Thread.sleep(1);
-        }
-        assertEquals(ThreadState.HIT_BATCH, policy.accesses(key));
-        assertTrue(m.stats().pageHits() >= ThreadState.HIT_BATCH);
+        hits(f, p, B);
+        assertEquals(B, policy.accesses(key));
+        assertTrue(m.stats().pageHits() >= B);
     }
 }
