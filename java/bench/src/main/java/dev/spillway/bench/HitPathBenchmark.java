@@ -34,10 +34,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code ConcurrentHashMap.get} on the same key stream (zipf or uniform over the same keys), one
  * and two threads, in the same run. Every page is resident (the memory limit holds them all), so
  * each pin is a hit; Caffeine and the map hold the same keys, with keys boxed ahead of time so
- * neither side pays for boxing. The pool runs its default eviction policy. Both sides feed a sample
- * of the hits to their policy: the pool's hitting thread feeds a batch of 64 keys itself at most
- * every 20 µs per thread; Caffeine (default settings) hands its read buffer to a task on
- * {@code ForkJoinPool.commonPool()} and drops reads while that is pending.
+ * neither side pays for boxing. The pool runs its default eviction policy. Neither side runs its
+ * policy for most of these hits: the pool records each hit in its thread's ring and feeds the
+ * policy only before it inserts or evicts (never, in this loop of hits only), and Caffeine
+ * (default settings) hands its read buffer to a task on {@code ForkJoinPool.commonPool()} and
+ * drops reads while that is pending.
  *
  * <p>Run (after {@code mvn -o -pl java/bench -am package -DskipTests}):
  * <pre>
@@ -53,13 +54,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * are dropped: one drain per 834 reads on one thread here); Spillway finds the frame and takes and
  * releases an exact pin (a read pin is a hazard pointer in the thread's own slots: one fenced
  * store, then a release store to unpin, and nothing written to the frame), and records the hit in
- * a batch, which it feeds to its policy itself now and then. So the Spillway/Caffeine ratio is
+ * its thread's ring, which the policy reads at its next decision. So the Spillway/Caffeine ratio is
  * mostly the price of exact pins; the Spillway/map ratio bounds what a cheaper probe alone could
  * win. Caffeine's drain runs on the common pool, which on a 2-core machine competes with the two
  * measuring threads of the {@code _2t} methods. On a machine loaded beyond its cores, take ratios
  * from {@link HitPathRatio} (interleaved rounds, optionally on CPU time) rather than from one JMH
- * run; its CPU-time mode does not count Caffeine's drain (another thread), while it counts the
- * pool's feeding (the hitting thread), so it favours Caffeine.
+ * run; its CPU-time mode does not count Caffeine's drain (another thread).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

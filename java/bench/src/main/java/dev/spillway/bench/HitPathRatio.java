@@ -32,9 +32,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * measuring threads instead of wall-clock time: on a machine loaded beyond its cores, time spent
  * preempted then no longer counts, which wall-clock ratios cannot separate from the work itself.
  * Work a cache hands to other threads (Caffeine drains its read buffer on
- * {@code ForkJoinPool.commonPool()}) is not counted either way, which favours it: the pool feeds
- * its policy on the hitting thread. Each slice starts 30 ms after the last so that such work has
- * finished. {@code -Dspillway.bench.policy=NAME} picks the pool's
+ * {@code ForkJoinPool.commonPool()}) is not counted either way; the pool feeds its policy only
+ * when it inserts or evicts, which these hits never do. Each slice starts 30 ms after the last so
+ * that such work has finished. {@code -Dspillway.bench.policy=NAME} picks the pool's
  * eviction policy (default {@code alirs}).
  */
 public final class HitPathRatio {

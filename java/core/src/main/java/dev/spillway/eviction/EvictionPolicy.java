@@ -12,11 +12,11 @@ import java.util.function.LongPredicate;
  * decides when to evict and calls {@link #evict} until enough memory is free.
  *
  * <p><b>Threading.</b> A policy is single-threaded: the pool calls it only under its eviction
- * lock, and feeds it hits recorded lock-free on the hit path in batches of 64 (a thread feeds its
- * batch itself, at most once per 20 µs, when the lock is free; a thread hitting faster than that
- * has only a sample of its hits fed). The order of {@link #recordAccess} calls may therefore lag
- * slightly behind real time in the pool, and leave hits out at high rates; in the replay it is
- * exact.
+ * lock. Hits are recorded lock-free on the hit path, per thread, and fed to it before each insert
+ * and eviction (and when a missing thread's ring of 1,024 hits fills), so its {@link #recordAccess}
+ * calls lag real time until it next decides. One thread gets exactly the replay's order; with
+ * several, each thread's hits come in order and the threads one after another, and a thread that
+ * made more than 1,024 hits since the last feed without missing has only its last 1,024 fed.
  */
 public interface EvictionPolicy {
     /** Returned by {@link #evict} when no resident key may be evicted. */

@@ -35,6 +35,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.IntFunction;
+import java.util.function.LongConsumer;
 import java.util.function.LongPredicate;
 
 /**
@@ -53,37 +54,42 @@ import java.util.function.LongPredicate;
  *       writes nothing the frame's other readers share, and its unpin is a release store. A WRITE
  *       pin (and a read pin beyond the thread's slots) is one CAS on the frame's state word
  *       ({@link Frame}: pin count, write pins, DIRTY, WRITEBACK, LOADING, DEAD, EVICTING), its unpin
- *       another. The hit's key goes into a plain per-thread batch and the handle is the next of
- *       a per-thread ring (closing it gives nothing back); the thread's state holding all three is
- *       found through a small table indexed by thread id ({@link #byThread}), a ThreadLocal only
- *       behind it. A full batch of 64 is fed to the policy by the hitting thread itself, at most
- *       once per 20 µs per thread and only if the eviction lock is free ({@code tryLock}); other
- *       batches are dropped (see "Feeding hits" below). So a hit never waits for a lock and
- *       nothing is allocated. Misses and evictions feed every waiting batch, and their own
- *       thread's unfinished one, first. The price of hazard pins is on the eviction side: checking
- *       a candidate reads every registered thread's slots (8 each), under the registry's monitor.
- *       <p><b>Feeding hits.</b> Until this version a full batch went to a task on
- *       {@code ForkJoinPool.commonPool()}, as Caffeine drains its read buffer, and about 88% of
- *       hits (one thread) reached the policy. That cost the hit path twice: waking the pool's
- *       worker for each task, and on two threads the drain's policy work (12.6 ns per key for
- *       {@code alirs}, 4,096 keys resident) taking cores from the hitting threads. Caffeine, for
- *       comparison, scheduled one drain per 834 reads in the same kind of loop (20 million reads,
- *       one thread): its read buffer holds 16 entries a stripe and drops what comes while a drain
- *       is pending, so with one stripe its policy saw at most 2% of the reads. Now the hitting thread feeds the policy
- *       itself, never waiting for the lock, and at most once per 20 µs ({@link
- *       ThreadState#FEED_INTERVAL_NANOS}): up to 3.2 million hits a second per thread reach the
- *       policy, beyond that a sample (about 8 to 17% in a tight loop of 26 ns hits). Measured, JMH
- *       {@code HitPath -f 2 -wi 2 -i 4}, ns per pin+unpin before and after against Caffeine's
- *       {@code getIfPresent} in the same runs: one thread zipf 24.5 vs 20.6 became 18.6 vs 19.8,
- *       uniform 25.2 vs 25.2 became 23.0 vs 22.0; two threads zipf 36.7 vs 24.3 became 20.3 vs
- *       22.1, uniform 30.1 vs 24.8 became 25.5 vs 27.5. A pool rarely sees hits that fast: a thread
- *       that does any work with its pages stays under the rate and every hit is fed.
- *       <p>Where a hit's time goes (one thread, CPU ns, 4096 resident pages, zipf; an ad-hoc
- *       harness, not kept, cut the hit path off after each step and interleaved the steps over 101
- *       rounds; 25th percentile): argument checks, page-table lookup and state read 17.7 (the
+ *       another. The hit's key goes into a per-thread ring and the handle is the next of a
+ *       per-thread ring of handles (closing it gives nothing back); the thread's state holding
+ *       all three is found through a small table indexed by thread id ({@link #byThread}), a
+ *       ThreadLocal only behind it. So a hit never waits for a lock and nothing is allocated.
+ *       The price of hazard pins is on the eviction side: checking a candidate reads every
+ *       registered thread's slots (8 each), under the registry's monitor.
+ *       <p><b>Feeding hits.</b> The policy gets the hits where it decides: before a miss inserts
+ *       its page and before an eviction chooses, every thread's hits since the last feed are fed
+ *       to it, each thread's oldest first ({@link ThreadState}, "Hits"). A thread that has missed
+ *       within its last 16,384 hits also feeds when its ring of 1,024 fills (tryLock: if the lock
+ *       is busy the ring wraps). So one thread pinning a trace through the pool feeds the policy
+ *       exactly the requests the trace replay feeds it, and gets exactly the replay's hits:
+ *       {@code PoolReplayTest}, nine cells of the six traces, among them gli at 632 pages (41.71%)
+ *       and sprite at 5,306 (runs of up to 6,113 hits between misses). A thread that only hits
+ *       feeds nothing and pays only the ring's two stores: under a hot loop the policy has, at
+ *       the next miss, each thread's last 1,024 hits, and the older ones are counted as lost.
+ *       <p>Two designs came before, both measured. A task on {@code ForkJoinPool.commonPool()}
+ *       took batches of 64 from each thread (as Caffeine drains its read buffer): waking its
+ *       worker cost the hit path, on two threads its policy work (12.6 ns per key for
+ *       {@code alirs} with 4,096 keys) took cores from the hitting threads, and it still lost
+ *       hits: batches that filled while the previous one waited were dropped, and the same
+ *       replay through the pool got 34.33% on gli at 632 pages instead of 41.71% (sprite at 708:
+ *       86.32% for 86.51%, loop at 506: 48.00% for 49.85%). Then the hitting thread fed its batch
+ *       itself at most every 20 µs: fast on the hit path but lossier (gli 35.39%). Caffeine, for
+ *       comparison, scheduled one drain per 834 reads in a hot loop on one thread (its read
+ *       buffer holds 16 entries a stripe and drops reads while a drain is pending), so its policy
+ *       saw at most 2% of them. JMH {@code HitPath -f 2 -wi 2 -i 4} (the ring: {@code -f 3}),
+ *       pin+unpin against Caffeine's {@code getIfPresent} in the same runs, ns: with the task,
+ *       one thread zipf 24.5 vs 20.6, uniform 25.2 vs 25.2, two threads 36.7 vs 24.3 and 30.1 vs
+ *       24.8; with the ring, 17.2 vs 25.4, 17.4 vs 26.0, 18.0 vs 20.8 and 18.7 vs 24.0.
+ *       <p>History, from the task design. Where a hit's time went (one thread, CPU ns, 4096
+ *       resident pages, zipf; an ad-hoc harness, not kept, cut the hit path off after each step
+ *       and interleaved the steps over 101 rounds; 25th percentile): argument checks, page-table lookup and state read 17.7 (the
  *       lookup and state read alone, 11-12, measured like a {@code ConcurrentHashMap.get} of the
  *       same keys in the same run); the thread's state +3.8; the hazard pin and unpin +5; recording
- *       the hit +0.3; handing batches off (to the executor, as it was then) +11; the handle +0.8;
+ *       the hit +0.3; handing batches off (to the task, as it was then) +11; the handle +0.8;
  *       38.6 in all. Since then the table's
  *       hash is one multiply instead of Murmur3's finalizer, whose dependent chain held back the
  *       lookup's loads: 3-4 ns less per pin+unpin over 201 interleaved rounds, three runs. The
@@ -138,9 +144,10 @@ import java.util.function.LongPredicate;
  * A file's close lock (held only by its close) → {@link #evictionLock} → a {@link PageTable}
  * partition lock → a {@link StandardPageFile}'s monitor → the {@link OpenFileCache} monitor. The
  * hit path waits for none of them: it takes a partition's read lock only when an optimistic read
- * failed, and tries the eviction lock without waiting at most once per 20 µs per thread, to feed
- * its hits (then the thread registry's monitor, a leaf). The accountant's {@code reserve} is never
- * called with any of these held, since it may call back into {@link #reclaim}.
+ * failed, and tries the eviction lock without waiting once per 1,024 hits of a thread that also
+ * misses, to feed its hits (then the thread registry's monitor, a leaf). The accountant's
+ * {@code reserve} is never called with any of these held, since it may call back into
+ * {@link #reclaim}.
  *
  * <h2>Memory per frame</h2>
  * A resident page costs the heap at most 64 bytes, its memory's objects included: a {@link Frame}
@@ -195,12 +202,12 @@ public final class StandardBufferManager implements BufferManager {
     /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
     private final AtomicInteger writeBacks = new AtomicInteger();
     private final TransientBufferPool transients;
-    /**
-     * A thread feeds its hits to the policy at most once per this many nanoseconds (the design
-     * comment's "Feeding hits"); tests change it with {@link #setFeedIntervalForTest}.
-     */
-    private long feedIntervalNanos = ThreadState.FEED_INTERVAL_NANOS;
-    private final Consumer<ThreadState> feedHandoff = this::feedHandoff;
+    /** Copies of other threads' hit rings while feeding them (guarded by evictionLock). */
+    private final long[] feedScratch = new long[ThreadState.RING];
+    private final LongConsumer recordAccess;
+    private final Consumer<ThreadState> feedThread = this::feedThread;
+    /** Hits overwritten in their thread's ring before a feed (guarded by evictionLock). */
+    private long hitsNotFed;
 
     public StandardBufferManager(Settings settings) {
         Objects.requireNonNull(settings, "settings");
@@ -209,6 +216,7 @@ public final class StandardBufferManager implements BufferManager {
         this.frameMemory = new FrameMemory(backend);
         int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
         this.policy = createPolicy(settings, hint);
+        this.recordAccess = policy::recordAccess;
         this.fileCache = new OpenFileCache(backend, settings.maxOpenFiles());
         accountant.addReclaimer(new MemoryAccountant.Reclaimer() {
             @Override
@@ -355,7 +363,9 @@ public final class StandardBufferManager implements BufferManager {
                 int slot = ts.acquireHazard(fr);
                 if (slot >= 0) {
                     if ((fr.state() & (Frame.DEAD | Frame.LOADING | Frame.EVICTING)) == 0) {
-                        hit(ts, key);
+                        if (ts.recordHit(key)) {
+                            feedNow();
+                        }
                         PinnedHandle h = ts.take();
                         h.openHazard(fr, slot);
                         return h;
@@ -365,7 +375,9 @@ public final class StandardBufferManager implements BufferManager {
             }
             int r = fr.tryPin(write); // a write pin, a read pin beyond the slots, or a load or kill under way
             if (r == Frame.PINNED) {
-                hit(ts, key);
+                if (ts.recordHit(key)) {
+                    feedNow();
+                }
                 PinnedHandle h = ts.take();
                 h.open(fr, write);
                 return h;
@@ -456,7 +468,8 @@ public final class StandardBufferManager implements BufferManager {
         misses.increment();
         evictionLock.lock();
         try {
-            feedHitsLocked(state());
+            state().missed();
+            feedHitsLocked();
             policy.recordInsert(key);
         } finally {
             evictionLock.unlock();
@@ -464,54 +477,24 @@ public final class StandardBufferManager implements BufferManager {
         return fr;
     }
 
-    /** Counts a hit in the thread's batch, handing the batch off when it is full. */
-    private void hit(ThreadState ts, long key) {
-        if (ts.recordHit(key)) {
-            handOff(ts);
-        }
-    }
-
-    /**
-     * A thread's batch of hits is full. At most once per {@link #feedIntervalNanos} it is handed
-     * off (or dropped, if the previous one still waits) and the thread feeds every waiting batch to
-     * the policy itself, if the eviction lock is free at that moment: a hit never waits for it.
-     * Within the interval the batch is dropped. Whatever waits is fed by the next feed of any thread,
-     * miss or eviction.
-     */
-    private void handOff(ThreadState ts) {
-        if (ts.handOff(feedIntervalNanos) && evictionLock.tryLock()) {
+    /** A missing thread's ring filled up: feed it, and everyone's, unless the eviction lock is busy (a hit never waits). */
+    private void feedNow() {
+        if (evictionLock.tryLock()) {
             try {
-                hitCounters.forEach(feedHandoff);
+                feedHitsLocked();
             } finally {
                 evictionLock.unlock();
             }
         }
     }
 
-    /**
-     * Under evictionLock: every handed-off batch, then this thread's batch so far, goes to the
-     * policy (before it inserts or chooses, so the caller's own hits count).
-     */
-    private void feedHitsLocked(ThreadState ts) {
-        hitCounters.forEach(feedHandoff);
-        long[] keys = ts.hits;
-        for (int i = 0; i < ts.hitCount; i++) {
-            policy.recordAccess(keys[ThreadState.FIRST_HIT + i]);
-        }
-        ts.hitCount = 0;
+    /** Under evictionLock: every thread's hits since the last feed go to the policy, before it inserts or chooses. */
+    private void feedHitsLocked() {
+        hitCounters.forEach(feedThread);
     }
 
-    /** Under evictionLock: feeds a thread's handed-off batch, if any, and gives the array back. */
-    private void feedHandoff(ThreadState ts) {
-        int n = ts.handedOff();
-        if (n == 0) {
-            return;
-        }
-        long[] keys = ts.handoff;
-        for (int i = 0; i < n; i++) {
-            policy.recordAccess(keys[ThreadState.FIRST_HIT + i]);
-        }
-        ts.handoffTaken();
+    private void feedThread(ThreadState ts) {
+        hitsNotFed += ts.feed(recordAccess, feedScratch);
     }
 
     // ---- allocate and free ----
@@ -676,7 +659,7 @@ public final class StandardBufferManager implements BufferManager {
     long reclaim(long bytes) {
         evictionLock.lock();
         try {
-            feedHitsLocked(state());
+            feedHitsLocked();
             long freed = 0;
             while (freed < bytes) {
                 long victim = policy.evict(evictable);
@@ -1000,14 +983,14 @@ public final class StandardBufferManager implements BufferManager {
         return hitCounters.registered();
     }
 
-    /** Sets how often a thread may feed its hits (0: every full batch; tests only). */
-    void setFeedIntervalForTest(long nanos) {
-        feedIntervalNanos = nanos;
-    }
-
-    /** The eviction lock (tests hold it to make the hit path find it busy). */
-    ReentrantLock evictionLockForTest() {
-        return evictionLock;
+    /** Hits lost before a feed because their thread made more than ThreadState.RING since the last one. */
+    long hitsNotFedForTest() {
+        evictionLock.lock();
+        try {
+            return hitsNotFed;
+        } finally {
+            evictionLock.unlock();
+        }
     }
 
     /** The frames' slabs (tests inspect them). */

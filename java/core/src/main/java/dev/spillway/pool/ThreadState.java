@@ -2,6 +2,7 @@ package dev.spillway.pool;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.LongConsumer;
 
 /**
  * What a thread keeps per buffer manager so that a hit touches no shared memory but the page
@@ -17,17 +18,19 @@ import java.lang.invoke.VarHandle;
  * close marks it unpinned last, with a release store that the owner's
  * {@link PinnedHandle#reusable} reads with an acquire load.
  *
- * <p><b>Hits.</b> Keys of hits are appended to a plain array, no atomic operation. A full batch is
- * handed off, at most once per {@link #FEED_INTERVAL_NANOS}: swapped with the thread's second
- * array and published by a release store of {@code handoffCount}; the owner then feeds every
- * handed-off batch to the policy if the eviction lock is free (tryLock, never waiting). A batch
- * that waits (the lock was busy) is fed by the next feed of any thread, miss or eviction, which
- * clears {@code handoffCount} with a release store, returning the array. A batch filled sooner
- * than the interval after the thread's last feed, or while its previous batch still waits, is
- * dropped: like Caffeine's read buffer this is lossy, so at high hit rates the policy sees a
- * sample of the hits, and the hit path never waits. A thread's unfinished batch is also fed when
- * that thread loads a page or evicts, so its own recent hits count before its own eviction
- * decisions.
+ * <p><b>Hits.</b> The keys of the thread's hits go into a ring of {@link #RING} entries: a plain
+ * store of the key, then a release store of {@code head}, the count of hits so far; no atomic
+ * read-modify-write, no lock, no branch beyond the pin's own. Nothing is fed to the policy on a
+ * hit. Feeding happens where eviction decisions are made, under the eviction lock: before a miss
+ * inserts its page and before an eviction chooses victims, every thread's hits since the last feed
+ * go to the policy, oldest first ({@link #feed}); and a thread that missed within its last
+ * {@link #BUSY_WINDOW} hits feeds when its ring fills ({@link #recordHit} says when; tryLock, so a
+ * busy lock lets the ring wrap). So a thread's own hits are fed exactly, in order, before its own
+ * next insert or eviction, as the trace replay feeds them. A thread that has only hit for longer
+ * lets its ring wrap: the oldest hits are overwritten and lost (counted), and the next feed has
+ * its last {@link #RING}. Another thread's ring is read while its owner may write it: the feeder copies
+ * the entries, reads {@code head} again, and keeps only those the owner cannot have overwritten
+ * meanwhile. A workload of hits only feeds nothing, and costs nothing beyond the ring.
  *
  * <p><b>Read pins.</b> A READ pin of a resident page is a hazard pointer, not a count in the
  * frame: the thread stores the frame in one of its {@link #HAZARDS} slots with a volatile store
@@ -39,9 +42,8 @@ import java.lang.invoke.VarHandle;
  * handle closed on another thread clears the slot the same way; only the owner fills slots.
  * Write pins, and read pins beyond the slots, count in the frame's state word.
  *
- * <p><b>Hit count.</b> Each thread counts its own hits in {@code hitTotal}, written only by the
- * owner with an opaque store (a plain store on x86 and ARM, but never torn), and summed by
- * {@link HitCounters} when statistics are asked for: no shared cache line is written on a hit.
+ * <p><b>Hit count.</b> {@code head} is also the thread's hit count, summed by {@link HitCounters}
+ * when statistics are asked for: no shared cache line is written on a hit.
  */
 /** 64 bytes before the thread's counters: other threads' objects may be moved next to it by a GC. */
 @SuppressWarnings("unused")
@@ -53,11 +55,8 @@ abstract class ThreadStatePadBefore {
 abstract class ThreadStateFields extends ThreadStatePadBefore {
     /** The slot of the next handle to take. */
     int nextHandle;
-    int hitCount;
-    /** Length of the handed-off batch in {@code handoff}, 0 when the policy has taken it (release/acquire). */
-    int handoffCount;
-    /** Hits of this thread; written by the owner only (opaque), read by {@link HitCounters}. */
-    long hitTotal;
+    /** Hits of this thread so far, and where the next goes in the ring; written by the owner only (release). */
+    long head;
 }
 
 @SuppressWarnings("unused")
@@ -66,31 +65,32 @@ final class ThreadState extends ThreadStateFields {
     static final int HANDLES = 32;
     /** Slots still pinned looked past before one gets a new handle. */
     static final int BUSY_PROBES = 4;
-    /** Hits per batch: the lock is taken once per this many hits, and the policy lags by at most this many. */
-    static final int HIT_BATCH = 64;
     /**
-     * A thread feeds its hits to the policy at most once per this many nanoseconds: at most one
-     * batch per 20 µs, 3.2 million hits a second per thread, reach the policy; hits beyond that
-     * rate are dropped, so the policy then sees a sample of them (the design comment of
-     * {@link StandardBufferManager}, "Feeding hits", has the measurements behind it).
+     * Hits a thread keeps for the policy between feeds (power of two): 8 KiB per thread and
+     * manager. More hits between two feeds lose the oldest; a feed does at most this much policy
+     * work per thread (about 13 µs for {@code alirs}).
      */
-    static final long FEED_INTERVAL_NANOS = 20_000;
-    /** Index of the first hit in {@link #hits}. */
-    static final int FIRST_HIT = 16;
+    static final int RING = 1024;
+    private static final int RING_MASK = RING - 1;
+    /**
+     * Hits after its last miss during which a thread whose ring fills feeds it itself (if the
+     * eviction lock is free): a thread that also misses is taking part in eviction decisions, and
+     * its hits are fed exactly. A thread that has only hit for this long (a hot loop) lets its
+     * ring wrap instead: nothing is fed until someone misses, and then its last {@link #RING}.
+     */
+    static final long BUSY_WINDOW = 16L * RING;
 
     /** Read pins held as hazard pointers at once (power of two); more fall back to the frame's count. */
     static final int HAZARDS = 8;
 
     /** Unused slots at both ends of the arrays keep their written middle off neighbours' cache lines. */
-    private static final int MARGIN = FIRST_HIT;
-    private static final VarHandle HIT_TOTAL;
+    private static final int MARGIN = 16;
+    private static final VarHandle HEAD;
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Frame[].class);
-    private static final VarHandle HANDOFF_COUNT;
 
     static {
         try {
-            HIT_TOTAL = MethodHandles.lookup().findVarHandle(ThreadStateFields.class, "hitTotal", long.class);
-            HANDOFF_COUNT = MethodHandles.lookup().findVarHandle(ThreadStateFields.class, "handoffCount", int.class);
+            HEAD = MethodHandles.lookup().findVarHandle(ThreadStateFields.class, "head", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -98,16 +98,16 @@ final class ThreadState extends ThreadStateFields {
 
     final Thread owner = Thread.currentThread();
     private final PinnedHandle[] handles = new PinnedHandle[HANDLES + 2 * MARGIN];
-    /** Keys of recent hits in {@code hits[MARGIN .. MARGIN + hitCount)}; written by the owner only. */
-    long[] hits = new long[HIT_BATCH + 2 * MARGIN];
-    /** The batch handed off, {@code handoff[MARGIN .. MARGIN + handoffCount)}; the owner swaps it only while handoffCount is 0. */
-    long[] handoff = new long[HIT_BATCH + 2 * MARGIN];
+    /** Keys of the hits numbered {@code head - RING .. head - 1}, hit {@code i} at {@code MARGIN + (i & RING_MASK)}; written by the owner only. */
+    private final long[] ring = new long[RING + 2 * MARGIN];
     /** Read pins: {@code hazards[MARGIN .. MARGIN + HAZARDS)}, null when free. */
     private final Frame[] hazards = new Frame[HAZARDS + 2 * MARGIN];
     /** Where the owner looks for a free slot first. */
     private int hazardHint;
-    /** When {@link #handOff} last told the owner to feed (System.nanoTime); the first time always does. */
-    private long lastFeed = System.nanoTime() - (1L << 62);
+    /** Hits fed to the policy so far (guarded by the manager's eviction lock). */
+    private long fed;
+    /** {@code head} at the owner's last miss (owner only). */
+    private long headAtMiss = -BUSY_WINDOW;
     long p10, p11, p12, p13, p14, p15, p16, p17;
 
     /**
@@ -171,51 +171,57 @@ final class ThreadState extends ThreadStateFields {
         }
     }
 
-    /** Records a hit; true when the batch is full and should be handed to the policy. */
+    /**
+     * Records a hit (owner only). True when the ring has just filled up again and this thread
+     * missed within its last {@link #BUSY_WINDOW} hits: the caller should feed now, before the
+     * next hits overwrite unfed ones.
+     */
     boolean recordHit(long key) {
-        HIT_TOTAL.setOpaque(this, hitTotal + 1);
-        int n = hitCount;
-        hits[MARGIN + n] = key;
-        hitCount = n + 1;
-        return n + 1 == HIT_BATCH;
+        long h = head;
+        ring[MARGIN + ((int) h & RING_MASK)] = key;
+        HEAD.setRelease(this, h + 1);
+        return ((int) h & RING_MASK) == RING_MASK && h - headAtMiss < BUSY_WINDOW;
+    }
+
+    /** The owner is missing (its loads feed the policy anyway): wraps of its ring feed it for a while. */
+    void missed() {
+        headAtMiss = head;
     }
 
     /**
-     * The batch is full (owner only); the thread starts a new one either way. If less than
-     * {@code intervalNanos} passed since the last time this returned true, the full batch is
-     * dropped and this returns false. Otherwise it returns true, telling the caller to feed the
-     * policy now, and the batch is handed off, unless the previous one has not been taken yet (it
-     * is then fed instead, and this one dropped).
+     * Feeds the hits recorded since the last feed to {@code policy}, oldest first; returns how
+     * many were lost (overwritten before this feed). Any thread, under the eviction lock; a thread
+     * other than the owner copies into {@code scratch} (at least {@link #RING} long) first, then
+     * feeds only the entries the owner cannot have overwritten during the copy: with {@code head}
+     * read again as h2, those from h2 - RING + 1 on (the one at h2 - RING may be being written).
      */
-    boolean handOff(long intervalNanos) {
-        hitCount = 0;
-        long now = System.nanoTime();
-        if (now - lastFeed < intervalNanos) {
-            return false;
+    long feed(LongConsumer policy, long[] scratch) {
+        long h = (long) HEAD.getAcquire(this);
+        long from = Math.max(fed, h - RING);
+        if (Thread.currentThread() == owner) {
+            for (long i = from; i < h; i++) {
+                policy.accept(ring[MARGIN + ((int) i & RING_MASK)]);
+            }
+        } else {
+            int n = (int) (h - from);
+            for (int j = 0; j < n; j++) {
+                scratch[j] = ring[MARGIN + ((int) (from + j) & RING_MASK)];
+            }
+            VarHandle.acquireFence(); // the copy's loads before head's second load
+            long intact = Math.max(from, (long) HEAD.getAcquire(this) - RING + 1);
+            for (long i = intact; i < h; i++) {
+                policy.accept(scratch[(int) (i - from)]);
+            }
+            from = Math.min(intact, h);
         }
-        lastFeed = now;
-        if ((int) HANDOFF_COUNT.getAcquire(this) == 0) {
-            long[] full = hits;
-            hits = handoff;
-            handoff = full;
-            HANDOFF_COUNT.setRelease(this, HIT_BATCH);
-        }
-        return true;
-    }
-
-    /** The handed-off batch's length, 0 if none; any thread, under the eviction lock. */
-    int handedOff() {
-        return (int) HANDOFF_COUNT.getAcquire(this);
-    }
-
-    /** Gives the handed-off array back to its owner once its keys were fed (under the eviction lock). */
-    void handoffTaken() {
-        HANDOFF_COUNT.setRelease(this, 0);
+        long lost = from - fed;
+        fed = h;
+        return lost;
     }
 
     /** This thread's hits so far; any thread may call it. */
     long hitTotal() {
-        return (long) HIT_TOTAL.getOpaque(this);
+        return (long) HEAD.getOpaque(this);
     }
 
     boolean ownerAlive() {

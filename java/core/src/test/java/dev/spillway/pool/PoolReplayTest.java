@@ -1,0 +1,58 @@
+package dev.spillway.pool;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.spillway.AccessIntent;
+import dev.spillway.BufferManager;
+import dev.spillway.PageFile;
+import dev.spillway.PageHandle;
+import dev.spillway.eviction.EvictionPolicies;
+import dev.spillway.eviction.TraceReader;
+import dev.spillway.eviction.TraceReplay;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The same policy class drives the pool and the trace replay, and the pool feeds it the same
+ * requests: a trace pinned page by page through a real pool (one thread, every page read from its
+ * file on a miss) gets exactly the replay's hits, with no hit lost before a feed.
+ */
+class PoolReplayTest extends PoolTestBase {
+    private static final int PS = 4096;
+
+    @ParameterizedTest
+    @CsvSource({"multi1, 652, alirs", "multi1, 652, lru", "sprite, 708, alirs", "sprite, 5306, alirs", "gli, 632, alirs",
+        "gli, 1265, alirs", "loop, 506, alirs", "ps, 154, alirs", "2_pools, 994, alirs"})
+    void aTracePinnedThroughThePoolHitsAsTheReplayDoes(String trace, int pages, String policy) throws IOException {
+        long[] keys = TraceReader.read(Path.of(System.getProperty("spillway.traces"), trace + ".trace.gz"));
+        Map<Long, Long> pageOf = new HashMap<>();
+        for (long k : keys) {
+            pageOf.computeIfAbsent(k, x -> (long) pageOf.size() + 1);
+        }
+        Path file = dir.resolve(trace + ".pf");
+        StandardBufferManager setup = manager(BufferManager.builder().memoryLimit(64L * PS));
+        PageFile created = setup.createPageFile(file, PS);
+        for (int i = 0; i < pageOf.size(); i++) {
+            created.allocatePage();
+        }
+        created.close();
+        long replayHits = TraceReplay.replay(keys, EvictionPolicies.create(policy, pages), pages).hits();
+
+        StandardBufferManager m = managerWithPolicy(BufferManager.builder().memoryLimit((long) pages * PS).evictionPolicy(policy));
+        PageFile f = m.openPageFile(file);
+        for (long k : keys) {
+            try (PageHandle h = f.pin(pageOf.get(k), AccessIntent.READ)) {
+                h.getLong(0);
+            }
+        }
+        long hits = m.stats().pageHits();
+        assertEquals(keys.length, hits + m.stats().pageMisses());
+        assertEquals(replayHits, hits, trace + " at " + pages + " pages, " + policy + ": pool against replay");
+        assertEquals(0, m.hitsNotFedForTest(), "no hit lost before a feed");
+    }
+}
