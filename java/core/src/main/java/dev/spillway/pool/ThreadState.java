@@ -20,17 +20,21 @@ import java.util.function.LongConsumer;
  *
  * <p><b>Hits.</b> The keys of the thread's hits go into a ring of {@link #RING} entries: a plain
  * store of the key, then a release store of {@code head}, the count of hits so far; no atomic
- * read-modify-write, no lock, no branch beyond the pin's own. Nothing is fed to the policy on a
- * hit. Feeding happens where eviction decisions are made, under the eviction lock: before a miss
- * inserts its page and before an eviction chooses victims, every thread's hits since the last feed
- * go to the policy, oldest first ({@link #feed}); and a thread that missed within its last
- * {@link #BUSY_WINDOW} hits feeds when its ring fills ({@link #recordHit} says when; tryLock, so a
- * busy lock lets the ring wrap). So a thread's own hits are fed exactly, in order, before its own
- * next insert or eviction, as the trace replay feeds them. A thread that has only hit for longer
- * lets its ring wrap: the oldest hits are overwritten and lost (counted), and the next feed has
- * its last {@link #RING}. Another thread's ring is read while its owner may write it: the feeder copies
- * the entries, reads {@code head} again, and keeps only those the owner cannot have overwritten
- * meanwhile. A workload of hits only feeds nothing, and costs nothing beyond the ring.
+ * read-modify-write, no lock, one rarely taken branch. Nothing is fed to the policy on a hit.
+ * Feeding happens where eviction decisions are made, under the eviction lock: before a miss
+ * inserts its page and before an eviction chooses victims, every thread's hits since the last
+ * feed go to the policy, oldest first ({@link #feed}); and a thread that missed within its last
+ * {@link #BUSY_WINDOW} hits feeds when its ring fills ({@link #recordHit} says when; tryLock, so
+ * a busy lock lets the ring wrap). So a thread's own hits are fed exactly, in order, before its
+ * own next insert or eviction, as the trace replay feeds them. A thread that has only hit for
+ * longer lets its ring wrap: the oldest hits are overwritten and lost (counted), and the next
+ * feed has its last {@link #RING}. A workload of hits only feeds nothing.
+ *
+ * <p>Another thread's ring is read while its owner may write it: the feeder copies the entries,
+ * reads {@code head} again, and keeps only those the owner cannot have overwritten meanwhile. (The
+ * Java memory model would let the copy see the key of a later hit before that hit's {@code head};
+ * such a slot then feeds a key the thread did hit, early. A key no thread hit is never fed:
+ * {@code HitFeedTest} races a writer against feeds.)
  *
  * <p><b>Read pins.</b> A READ pin of a resident page is a hazard pointer, not a count in the
  * frame: the thread stores the frame in one of its {@link #HAZARDS} slots with a volatile store
