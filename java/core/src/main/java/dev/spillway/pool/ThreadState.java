@@ -103,7 +103,9 @@ final class ThreadState extends ThreadStateFields {
     final Thread owner = Thread.currentThread();
     private final PinnedHandle[] handles = new PinnedHandle[HANDLES + 2 * MARGIN];
     /** Keys of the hits numbered {@code head - RING .. head - 1}, hit {@code i} at {@code MARGIN + (i & RING_MASK)}; written by the owner only. */
-    private final long[] ring = new long[RING + 2 * MARGIN];
+    private long[] ring = new long[RING + 2 * MARGIN];
+    /** What a released state's hits go into: one ring shared by all of them, its contents never read. */
+    private static final long[] RELEASED_RING = new long[RING + 2 * MARGIN];
     /** Read pins: {@code hazards[MARGIN .. MARGIN + HAZARDS)}, null when free. */
     private final Frame[] hazards = new Frame[HAZARDS + 2 * MARGIN];
     /** Where the owner looks for a free slot first. */
@@ -221,6 +223,23 @@ final class ThreadState extends ThreadStateFields {
         long lost = from - fed;
         fed = h;
         return lost;
+    }
+
+    /**
+     * The manager is closed (under its eviction lock): drop the ring and the handles, which a
+     * thread pool that outlives the manager would otherwise keep in the ThreadLocal. A pin racing
+     * the close may still record a hit (into a shared ring nobody reads) or take a handle (a new
+     * one: the slots are empty).
+     */
+    void release() {
+        fed = head;
+        ring = RELEASED_RING;
+        java.util.Arrays.fill(handles, null);
+    }
+
+    /** Whether {@link #release} ran (tests). */
+    boolean released() {
+        return ring == RELEASED_RING;
     }
 
     /** This thread's hits so far; any thread may call it. */
