@@ -537,6 +537,7 @@ public final class StandardBufferManager implements BufferManager {
                     } finally {
                         part.unlockWrite(stamp);
                     }
+                    feedHitsLocked(); // hits before this insert come first, as before a load's
                     policy.recordInsert(key);
                     return candidate;
                 }

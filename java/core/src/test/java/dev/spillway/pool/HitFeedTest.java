@@ -86,6 +86,17 @@ class HitFeedTest extends PoolTestBase {
     }
 
     @Test
+    void hitsAreFedBeforeAnAllocatedPageIsInserted() {
+        StandardBufferManager m = manager(64);
+        PageFile f = m.createPageFile(dir.resolve("a.pf"), PS);
+        long p = f.allocatePage();
+        hits(f, p, 3);
+        assertEquals(List.of(), policy.accessed);
+        f.allocatePage(); // an insert: the three hits go first
+        assertEquals(List.of(key(f, p), key(f, p), key(f, p)), policy.accessed);
+    }
+
+    @Test
     void moreHitsThanTheRingBetweenFeedsLoseTheOldestAndCountThem() {
         StandardBufferManager m = manager(64);
         PageFile f = m.createPageFile(dir.resolve("r.pf"), PS);
