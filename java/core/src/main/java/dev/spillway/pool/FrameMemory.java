@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * The memory of the pool's frames, carved from slabs (vmcache's idea, at slab granularity): one
@@ -38,19 +39,32 @@ import java.util.Map;
  * and 0.83-0.87 for the build before slabs in the same runs: the miss path is as fast as before slabs, within the noise.
  *
  * <p><b>Where memory cannot be discarded</b> (the pure-Java backend: a direct ByteBuffer has
- * neither lazy pages nor madvise), a free slot of a partly used slab would hold physical memory
- * that no one accounts for, so each slab there holds one frame and is freed with it: exact
- * memory, but the heap pays a slab and its buffers per frame (224 bytes; 282 per resident page in all).
+ * neither lazy pages nor madvise, and {@code allocateDirect} touches every page to zero it), a free
+ * slot holds physical memory that the accountant no longer counts. So there slabs are smaller: a
+ * sixteenth of the memory limit when the slab is made, at most {@link #NO_DISCARD_SLAB_BYTES}
+ * (256 frames of 4 KiB, 16 of 256 KiB), at least one frame; an empty slab is freed at once; and
+ * the pool <em>compacts</em>: when a page size's free slots add up to a whole
+ * slab, {@link #beginDrain} hands it the frames of its emptiest slab, which the pool moves one by
+ * one into free slots of the others ({@link #newFrameForMove}; a copy under the kill protocol,
+ * see {@code StandardBufferManager.compactLocked}) until that slab is empty and freed. Frames that
+ * are pinned, dirty or not yet synced stay where they are, and their slab is marked stuck: its
+ * free slots stop counting and it is not drained again until a slab's worth of frames has been
+ * freed since, so a slab that cannot be emptied costs no work per eviction. The memory held
+ * beyond the accountant's count is thus under one slab per page size (a sixteenth of the limit,
+ * at most 4 MiB), plus the free slots of slabs that hold pages in use. The heap per resident page is then
+ * what the discarding backends pay plus the slab's share, and each slab remembers its frames
+ * (4 bytes a slot) so that it can be emptied. A slot reused for an allocation is zeroed first.
  *
- * <p><b>Slabs stay mapped until {@link #close}.</b> A size class maps a new slab only when none
+ * <p><b>Slabs stay mapped until {@link #close}</b> where memory is discarded. A size class maps a new slab only when none
  * of its slabs has room, so its slabs never hold more than its peak of frames in use plus one
  * slab: address space, bounded by the memory limit, while the physical memory of every free slot
  * has been discarded. Two reasons not to unmap a slab that becomes empty: a page size in steady
  * use would map and unmap slabs back and forth, and a caller who keeps a page's
  * {@code PageHandle.buffer()} view past its unpin (which the javadoc forbids, but a ByteBuffer
  * cannot be revoked) then reads another page's bytes or zeros, not unmapped memory, which would
- * crash the JVM. Where slabs hold one frame (above) a slab goes with its frame: the garbage
- * collector frees that memory only once no view of it is left.
+ * crash the JVM. Where memory cannot be discarded (above) an empty slab goes at once: its
+ * memory is a direct ByteBuffer, which the garbage collector frees only once no view of it is
+ * left, so a stale view reads the old bytes.
  *
  * <p>Thread-safe: slot bookkeeping is under this object's monitor, a leaf lock (nothing is taken
  * inside it), the discard system call included.
@@ -59,11 +73,16 @@ final class FrameMemory implements AutoCloseable {
     /**
      * Frames per slab where memory can be discarded: the slab's heap (about 190 bytes with its
      * bitmap) is then under a byte per frame, and its address space (1 MiB of 4 KiB pages, 64 MiB
-     * of 256 KiB pages) costs no physical memory until frames are used.
+     * of 256 KiB pages) costs no physical memory until frames are used. Elsewhere at most this
+     * many ({@link #slabFrames}).
      */
     static final int SLAB_FRAMES = 256;
     /** Freed slots kept undiscarded per page size, for the next loads: at most this many bytes, and at least one slot. */
     static final int WARM_BYTES = 1 << 20;
+    /** Largest slab where memory cannot be discarded: it is also about the most memory that free slots hold beyond the accountant's count, per page size. */
+    static final int NO_DISCARD_SLAB_BYTES = 4 << 20;
+    /** Where memory cannot be discarded, a slab is at most this fraction of the memory limit (as a shift: 1/16). */
+    private static final int NO_DISCARD_LIMIT_SHIFT = 4;
     /** Page sizes 4 KiB (2^12) to 256 KiB (2^18): one size class each. */
     private static final int MIN_SHIFT = 12;
     private static final int CLASSES = 7;
@@ -79,14 +98,25 @@ final class FrameMemory implements AutoCloseable {
         private final long[] used;
         /** Slots kept warm: freed, not discarded, in their size class's warm list. */
         private final long[] kept;
+        /** Where memory cannot be discarded: the frame holding each slot, so the slab can be emptied; else null. */
+        private final Frame[] holders;
         private int inUse;
+        /** Being emptied by a compaction: not listed, whatever room it has. */
+        private boolean draining;
+        /** A compaction could not empty it (pages in use): left out of the next ones for a while. */
+        private boolean stuck;
         /** Links of the size class's list of slabs with a free slot; guarded by the monitor. */
         private Slab prevWithRoom;
         private Slab nextWithRoom;
         private boolean listed;
 
         Slab(AlignedBuffer memory, int frameSize, int capacity) {
+            this(memory, frameSize, capacity, false);
+        }
+
+        Slab(AlignedBuffer memory, int frameSize, int capacity, boolean trackHolders) {
             this.memory = memory;
+            this.holders = trackHolders ? new Frame[capacity] : null;
             this.bytes = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
             this.frameSize = frameSize;
             this.capacity = capacity;
@@ -143,26 +173,64 @@ final class FrameMemory implements AutoCloseable {
         Slab withRoom;
         /** All the class's slabs (for close and the invariant check). */
         final List<Slab> all = new ArrayList<>();
+        /** log2 of the page size. */
+        final int shift;
+        /** Free slots over all the class's slabs. */
+        int freeSlots;
+        /** Slabs marked stuck, and their free slots (which do not count towards a compaction). */
+        int stuckSlabs;
+        int stuckFree;
+        /** Frees since a slab was last marked stuck: after a slab's worth, every mark is cleared. */
+        int freesSinceStuck;
 
-        SizeClass(int warmSlots) {
+        SizeClass(int warmSlots, int shift) {
             warmSlab = new Slab[warmSlots];
             warmOffset = new int[warmSlots];
+            this.shift = shift;
         }
     }
 
     private final IoBackend backend;
-    /** Frames per slab: {@link #SLAB_FRAMES} where the backend can discard, else 1. */
-    private final int slabFrames;
+    /** The pool's memory limit now (it sizes slabs where memory cannot be discarded). */
+    private final LongSupplier memoryLimit;
+    /** Whether freed slots are discarded (else slabs are compacted). */
+    private final boolean discards;
     private final SizeClass[] classes = new SizeClass[CLASSES];
     /** Guarded by the monitor. */
     private boolean closed;
+    /** The slab a compaction is emptying, or null; guarded by the monitor. */
+    private Slab draining;
 
-    FrameMemory(IoBackend backend) {
+    FrameMemory(IoBackend backend, LongSupplier memoryLimit) {
         this.backend = backend;
-        this.slabFrames = backend.canDiscard() ? SLAB_FRAMES : 1;
+        this.memoryLimit = memoryLimit;
+        this.discards = backend.canDiscard();
         for (int i = 0; i < CLASSES; i++) {
-            classes[i] = new SizeClass(backend.canDiscard() ? Math.max(1, WARM_BYTES >> (MIN_SHIFT + i)) : 0);
+            int shift = MIN_SHIFT + i;
+            classes[i] = new SizeClass(discards ? Math.max(1, WARM_BYTES >> shift) : 0, shift);
         }
+    }
+
+    /**
+     * Frames per new slab of {@code frameSize}-byte pages: {@link #SLAB_FRAMES} where memory is
+     * discarded; elsewhere a sixteenth of the memory limit now, within one frame and
+     * {@link #NO_DISCARD_SLAB_BYTES} (and {@link #SLAB_FRAMES}).
+     */
+    int slabFrames(int frameSize) {
+        return slabFrames(sizeClass(frameSize));
+    }
+
+    private int slabFrames(SizeClass c) {
+        if (discards) {
+            return SLAB_FRAMES;
+        }
+        long byLimit = memoryLimit.getAsLong() >>> (c.shift + NO_DISCARD_LIMIT_SHIFT);
+        return (int) Math.max(1, Math.min(byLimit, Math.min(SLAB_FRAMES, NO_DISCARD_SLAB_BYTES >> c.shift)));
+    }
+
+    /** Whether the pool must compact slabs to give memory back (the backend cannot discard it). */
+    boolean compacts() {
+        return !discards;
     }
 
     private SizeClass sizeClass(int frameSize) {
@@ -184,6 +252,7 @@ final class FrameMemory implements AutoCloseable {
         int size = file.pageSize();
         Slab slab;
         int offset;
+        Frame fr;
         synchronized (this) {
             if (closed) {
                 throw new IllegalStateException("frame memory: closed (the buffer manager is closed)");
@@ -198,16 +267,136 @@ final class FrameMemory implements AutoCloseable {
             }
             slab = c.withRoom;
             if (slab == null) {
-                slab = new Slab(backend.map(Math.multiplyExact(size, slabFrames)), size, slabFrames);
+                int frames = slabFrames(c);
+                slab = new Slab(backend.map(Math.multiplyExact(size, frames)), size, frames, !discards);
                 c.all.add(slab);
+                c.freeSlots += slab.capacity;
                 link(c, slab);
             }
-            offset = slab.take();
-            if (slab.inUse == slab.capacity) {
-                unlink(c, slab);
+            offset = take(c, slab);
+            fr = new Frame(file, key, slab, offset, initialState);
+            if (slab.holders != null) {
+                slab.holders[offset / size] = fr;
             }
         }
-        return new Frame(file, key, slab, offset, initialState);
+        if (!discards && !overwrites) {
+            zero(slab, offset); // a reused slot still holds its last page (the slot is ours: no lock needed)
+        }
+        return fr;
+    }
+
+    private static int take(SizeClass c, Slab slab) {
+        int offset = slab.take();
+        c.freeSlots--;
+        if (slab.stuck) {
+            c.stuckFree--;
+        }
+        if (slab.inUse == slab.capacity) {
+            unlink(c, slab);
+        }
+        return offset;
+    }
+
+    private static void zero(Slab slab, int offset) {
+        for (int i = 0; i < slab.frameSize; i += 8) {
+            slab.bytes.putLong(offset + i, 0L);
+        }
+    }
+
+    /**
+     * Where memory cannot be discarded, a compaction's next step: if a page size's free slots
+     * outside stuck slabs add up to a slab, takes that size's emptiest slab that is not stuck
+     * off the list of slabs with room, so no new frame lands there, and returns the frames it
+     * holds; else null (at once where memory is discarded). The caller moves what it can
+     * ({@link #newFrameForMove}), frees the old frames, then calls {@link #endDrain}. One slab at
+     * a time: the caller holds the pool's eviction lock.
+     */
+    Frame[] beginDrain() {
+        if (discards) {
+            return null;
+        }
+        synchronized (this) {
+            if (closed || draining != null) {
+                return null;
+            }
+            for (SizeClass c : classes) {
+                int slabFrames = slabFrames(c);
+                if (c.stuckSlabs > 0 && c.freesSinceStuck >= slabFrames) { // their pages may be free to move by now
+                    for (Slab s : c.all) {
+                        s.stuck = false;
+                    }
+                    c.stuckSlabs = 0;
+                    c.stuckFree = 0;
+                }
+                if (c.freeSlots - c.stuckFree < slabFrames || c.all.size() < 2) {
+                    continue; // (a lone slab has nowhere to move to)
+                }
+                Slab emptiest = null;
+                for (Slab s : c.all) { // O(slabs); each drain empties a slab or marks one stuck
+                    if (!s.stuck && (emptiest == null || s.inUse < emptiest.inUse)) {
+                        emptiest = s;
+                    }
+                }
+                unlink(c, emptiest);
+                emptiest.draining = true;
+                draining = emptiest;
+                Frame[] frames = new Frame[emptiest.inUse];
+                int n = 0;
+                for (Frame fr : emptiest.holders) {
+                    if (fr != null) {
+                        frames[n++] = fr;
+                    }
+                }
+                return frames;
+            }
+            return null;
+        }
+    }
+
+    /**
+     * A frame for {@code old}'s page in a free slot of another slab of its size (never a new
+     * slab, never the one being drained), LOADING so that pins wait until the mover publishes it;
+     * null if no slab has room.
+     */
+    synchronized Frame newFrameForMove(Frame old) {
+        if (closed) {
+            return null;
+        }
+        SizeClass c = sizeClass(old.size());
+        Slab slab = c.withRoom;
+        if (slab == null) {
+            return null;
+        }
+        int offset = take(c, slab);
+        Frame fr = new Frame(old.file, old.key, slab, offset, Frame.LOADING);
+        slab.holders[offset / slab.frameSize] = fr;
+        return fr;
+    }
+
+    /**
+     * Ends the compaction {@link #beginDrain} began: a slab emptied was freed by the last
+     * {@link #freeMoved}; one that still holds frames (pinned, dirty, unsynced, or no room
+     * elsewhere) is listed again and marked stuck: its free slots no longer count towards a
+     * compaction, and it is not drained again until a slab's worth of frames was freed since.
+     */
+    synchronized void endDrain() {
+        Slab s = draining;
+        if (s == null) {
+            return;
+        }
+        draining = null;
+        s.draining = false;
+        if (s.inUse == 0 || !s.memory.isOpen()) {
+            return;
+        }
+        SizeClass c = sizeClass(s.frameSize);
+        s.stuck = true;
+        c.stuckSlabs++;
+        c.stuckFree += s.capacity - s.inUse;
+        c.freesSinceStuck = 0;
+        if (s.inUse < s.capacity) {
+            link(c, s);
+        }
     }
 
     /**
@@ -218,7 +407,16 @@ final class FrameMemory implements AutoCloseable {
      * discards); with the warm slots a discard is rare on the eviction path (a load takes back the
      * slot an eviction just kept).
      */
-    synchronized void free(Frame fr) {
+    void free(Frame fr) {
+        free(fr, true);
+    }
+
+    /** Frees a frame of a compaction's: the one it copied from, or one it could not publish (not a free of the pool's, so it does not count towards clearing stuck marks). */
+    void freeMoved(Frame fr) {
+        free(fr, false);
+    }
+
+    private synchronized void free(Frame fr, boolean counts) {
         if (closed) {
             return; // close freed every slab
         }
@@ -229,32 +427,48 @@ final class FrameMemory implements AutoCloseable {
                     + " freed twice (internal error)");
         }
         SizeClass c = sizeClass(slab.frameSize);
+        if (!discards) {
+            slab.holders[slot] = null;
+            slab.release(slot);
+            c.freeSlots++;
+            if (counts) {
+                c.freesSinceStuck++;
+            }
+            if (slab.stuck) {
+                c.stuckFree++;
+            }
+            if (slab.inUse == 0) { // freed at once: a free slot here holds memory no one counts (class javadoc)
+                unlink(c, slab);
+                c.all.remove(slab);
+                c.freeSlots -= slab.capacity;
+                if (slab.stuck) {
+                    c.stuckFree -= slab.capacity;
+                    c.stuckSlabs--;
+                }
+                slab.memory.close();
+            } else if (slab.inUse == slab.capacity - 1 && !slab.draining) {
+                link(c, slab);
+            }
+            return;
+        }
         if (c.warm < c.warmSlab.length) {
             slab.setKept(slot, true);
             c.warmSlab[c.warm] = slab;
             c.warmOffset[c.warm++] = fr.offset;
             return;
         }
-        if (slab.capacity > 1) {
-            try {
-                backend.discard(slab.memory, fr.offset, slab.frameSize);
-            } catch (RuntimeException e) {
-                // madvise refused (it does not on our own mapping): the slot must still read as zeros;
-                // its physical memory then stays until the slot is reused
-                for (int i = 0; i < slab.frameSize; i += 8) {
-                    slab.bytes.putLong(fr.offset + i, 0L);
-                }
-            }
+        try {
+            backend.discard(slab.memory, fr.offset, slab.frameSize);
+        } catch (RuntimeException e) {
+            // madvise refused (it does not on our own mapping): the slot must still read as zeros;
+            // its physical memory then stays until the slot is reused
+            zero(slab, fr.offset);
         }
         boolean wasFull = slab.inUse == slab.capacity;
         slab.release(slot);
+        c.freeSlots++;
         if (wasFull) {
-            link(c, slab);
-        }
-        if (slab.inUse == 0 && slab.capacity == 1) { // a discarding backend's empty slab stays (class javadoc)
-            unlink(c, slab);
-            c.all.remove(slab);
-            slab.memory.close();
+            link(c, slab); // an empty slab stays mapped (class javadoc)
         }
     }
 
@@ -306,8 +520,9 @@ final class FrameMemory implements AutoCloseable {
     /**
      * Checks that exactly the given live frames and the warm lists hold slots: each frame's slot is
      * marked taken, no two holders share one, no other slot is marked, exactly the warm slots are
-     * marked kept, every slab with room is listed (and only those), and no one-frame slab is kept
-     * empty.
+     * marked kept, every slab with room is listed (and only those, less one being drained), the
+     * free slots are counted right, and where memory cannot be discarded no slab is kept empty and
+     * every slot's holder is recorded.
      */
     synchronized void checkInvariants(List<Frame> frames) {
         Map<Slab, long[]> seen = new IdentityHashMap<>();
@@ -322,6 +537,10 @@ final class FrameMemory implements AutoCloseable {
             if ((bits[slot >>> 6] & (1L << slot)) != 0) {
                 throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path()
                         + " shares its frame memory with another resident page");
+            }
+            if (s.holders != null && s.holders[slot] != fr) {
+                throw new IllegalStateException("page " + fr.page() + " of " + fr.file.path()
+                        + " is not its slot's recorded holder, so compaction could not move it");
             }
             bits[slot >>> 6] |= 1L << slot;
         }
@@ -338,7 +557,25 @@ final class FrameMemory implements AutoCloseable {
                 bits[slot >>> 6] |= 1L << slot;
             }
             int keptMarks = 0;
+            int free = 0;
+            int stuck = 0;
+            int stuckFree = 0;
             for (Slab s : c.all) {
+                free += s.capacity - s.inUse;
+                if (s.stuck) {
+                    stuck++;
+                    stuckFree += s.capacity - s.inUse;
+                }
+                if (s.holders != null) {
+                    int held = 0;
+                    for (Frame fr : s.holders) {
+                        held += fr != null ? 1 : 0;
+                    }
+                    if (held != s.inUse) {
+                        throw new IllegalStateException("a slab of " + s.frameSize + "-byte frames records " + held
+                                + " holders for " + s.inUse + " slots in use");
+                    }
+                }
                 for (long w : s.kept) {
                     keptMarks += Long.bitCount(w);
                 }
@@ -353,14 +590,18 @@ final class FrameMemory implements AutoCloseable {
                 for (long w : s.used) {
                     marked += Long.bitCount(w);
                 }
-                if (marked != s.inUse || (s.inUse < s.capacity) != s.listed || !s.memory.isOpen()) {
+                if (marked != s.inUse || (s.inUse < s.capacity && !s.draining) != s.listed || !s.memory.isOpen()) {
                     throw new IllegalStateException("a slab of " + s.frameSize + "-byte frames counting " + s.inUse
                             + " (marked " + marked + ") of " + s.capacity + " slots in use is " + (s.listed ? "" : "not ") + "listed as having room"
                             + (s.memory.isOpen() ? "" : " and its memory is freed"));
                 }
-                if (s.capacity == 1 && s.inUse == 0) {
-                    throw new IllegalStateException("an empty one-frame slab of " + s.frameSize + " bytes is still mapped");
+                if (!discards && s.inUse == 0) {
+                    throw new IllegalStateException("an empty slab of " + s.frameSize + "-byte frames is kept, holding memory no one counts");
                 }
+            }
+            if (free != c.freeSlots || stuck != c.stuckSlabs || stuckFree != c.stuckFree) {
+                throw new IllegalStateException(c.freeSlots + " free slots and " + c.stuckSlabs + " stuck slabs with "
+                        + c.stuckFree + " counted for " + c.all.size() + " slabs that have " + free + ", " + stuck + ", " + stuckFree);
             }
             if (keptMarks != c.warm) {
                 throw new IllegalStateException(keptMarks + " slots are marked kept warm but the warm list holds " + c.warm);
@@ -372,12 +613,16 @@ final class FrameMemory implements AutoCloseable {
     @Override
     public synchronized void close() {
         closed = true;
+        draining = null;
         for (SizeClass c : classes) {
             for (Slab s : c.all) {
                 s.memory.close();
             }
             c.all.clear();
             c.withRoom = null;
+            c.freeSlots = 0;
+            c.stuckSlabs = 0;
+            c.stuckFree = 0;
             Arrays.fill(c.warmSlab, null);
             c.warm = 0;
         }

@@ -121,9 +121,10 @@ import java.util.function.LongPredicate;
  *       who miss on the same page find it and wait for LOADING to clear: a page is read once
  *       however many threads miss on it. A failed read kills the frame (DEAD) and removes it;
  *       waiters retry and see the error themselves.</li>
- *   <li><b>A frame never changes page.</b> Eviction marks it DEAD and removes it; a pin that raced
- *       sees DEAD and looks the page up again. Frames are created per load, so a stale reference
- *       can never reach another page through the pool.</li>
+ *   <li><b>A frame never changes page or memory.</b> Eviction marks it DEAD and removes it; a pin
+ *       that raced sees DEAD and looks the page up again. Frames are created per load (and, where
+ *       memory cannot be discarded, per move of a page by compaction: {@link #compactLocked}), so
+ *       a stale reference can never reach another page through the pool.</li>
  * </ol>
  *
  * <h2>Eviction</h2>
@@ -156,8 +157,11 @@ import java.util.function.LongPredicate;
  * share of a {@link FrameMemory} slab of 256 frames (the slab, its mapping's AlignedBuffer and
  * direct ByteBuffer: under 1 byte). {@code FrameMemoryTest} measures it from the JVM's class
  * histogram over 8,192 resident pages on every backend: 58.8 bytes where the backend can discard
- * memory (jni, ffm, jna: Frame 48.0, table 10.1, slab share 0.7). Where it cannot (nio), each
- * frame needs a slab and a buffer of its own to keep the memory limit honest: 282 bytes. Not
+ * memory (jni, ffm, jna: Frame 48.0, table 10.1, slab share 0.7), 63.1 where it cannot (nio: the
+ * same plus the slab's record of which frame holds each slot, 4.1, which compaction needs to
+ * give a sparse slab's memory back; slabs there are a sixteenth of the memory limit, at most
+ * 4 MiB and 256 frames, so under a 16 MiB limit for 4 KiB pages they hold fewer frames and the
+ * slab's share grows). Not
  * counted: the slabs' slot bitmaps (two bits per slot, long arrays), the eviction policy's entry
  * for the key (its own primitive arrays), and the 64-byte view {@code PageHandle.buffer()} makes
  * per frame on first use.
@@ -196,6 +200,7 @@ public final class StandardBufferManager implements BufferManager {
     private final LongAdder misses = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder pagesWrittenBack = new LongAdder();
+    private final LongAdder pagesMoved = new LongAdder();
     private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
@@ -213,7 +218,7 @@ public final class StandardBufferManager implements BufferManager {
         Objects.requireNonNull(settings, "settings");
         this.backend = settings.backend() != null ? settings.backend() : Backends.open(settings.backendKind());
         this.accountant = new MemoryAccountant(settings.memoryLimit());
-        this.frameMemory = new FrameMemory(backend);
+        this.frameMemory = new FrameMemory(backend, accountant::limit);
         int hint = (int) Math.max(16, Math.min(Integer.MAX_VALUE, settings.memoryLimit() / HINT_PAGE));
         this.policy = createPolicy(settings, hint);
         this.recordAccess = policy::recordAccess;
@@ -585,6 +590,14 @@ public final class StandardBufferManager implements BufferManager {
             }
         }
         f.linkFree(page);
+        if (removed != null && frameMemory.compacts()) {
+            evictionLock.lock();
+            try {
+                compactLocked();
+            } finally {
+                evictionLock.unlock();
+            }
+        }
     }
 
     /**
@@ -669,10 +682,84 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 freed += evict(victim);
             }
+            compactLocked();
             return freed;
         } finally {
             evictionLock.unlock();
         }
+    }
+
+    /**
+     * Where memory cannot be discarded ({@link FrameMemory}'s class comment): while a page size's
+     * free slots add up to a slab, moves the pages of its emptiest slab into the others' free
+     * slots, so the emptied slab's memory goes back. Pages in use stay; {@link FrameMemory#endDrain}
+     * then marks their slab stuck, out of the next drains, so the loop ends.
+     * Under the eviction lock (one drain at a time, and no eviction picks a page being moved).
+     */
+    private void compactLocked() {
+        Frame[] frames;
+        while ((frames = frameMemory.beginDrain()) != null) {
+            try {
+                for (Frame fr : frames) {
+                    if (move(fr)) {
+                        pagesMoved.increment();
+                    }
+                }
+            } finally {
+                frameMemory.endDrain();
+            }
+        }
+    }
+
+    /**
+     * Moves a resident page that is clean, synced and unused into another slab: the kill
+     * protocol keeps every pin out while its bytes are copied, then, under its partition's lock,
+     * the old frame dies and the new one takes its place in the page table, LOADING until the
+     * copy is published, so a pin that found the old frame retries and waits, and never reads a
+     * half-moved page. A dirty or unsynced page stays: a flush that listed the old frame would
+     * skip the dead one and miss the copy. The policy and the accountant see the same page and
+     * the same bytes. False if the page stays where it is.
+     */
+    private boolean move(Frame old) {
+        long s = old.tryMarkEvicting(false);
+        if (s < 0) {
+            return false;
+        }
+        if ((s & Frame.UNSYNCED) != 0 || hitCounters.hazardPinned(old)) {
+            old.abortKill();
+            return false;
+        }
+        Frame moved = frameMemory.newFrameForMove(old);
+        if (moved == null) {
+            old.abortKill();
+            return false;
+        }
+        moved.bytes().put(moved.offset, old.bytes(), old.offset, old.size());
+        boolean replaced = false;
+        PageTable.Partition part = table.partition(old.key);
+        long stamp = part.writeLock();
+        try {
+            if (old.finishKill(s)) { // else its state changed meanwhile, and it was unmarked
+                part.remove(old);
+                part.put(moved);
+                replaced = true;
+            }
+        } finally {
+            part.unlockWrite(stamp);
+        }
+        if (!replaced) {
+            moved.kill();
+            frameMemory.freeMoved(moved); // never published
+            return false;
+        }
+        moved.loaded();
+        frameMemory.freeMoved(old);
+        return true;
+    }
+
+    /** Pages moved by compaction since the manager was built. */
+    long pagesMovedForTest() {
+        return pagesMoved.sum();
     }
 
     /** Evicts one key chosen by the policy; returns the bytes released (0 if it could not go). Under evictionLock. */
@@ -888,6 +975,7 @@ public final class StandardBufferManager implements BufferManager {
                 discard(fr, killed);
                 policy.recordRemove(fr.key);
             }
+            compactLocked();
         } finally {
             evictionLock.unlock();
         }
