@@ -305,8 +305,8 @@ final class FrameMemory implements AutoCloseable {
 
     /**
      * Where memory cannot be discarded, a compaction's next step: if a page size's free slots
-     * outside stuck slabs add up to a slab, takes that size's emptiest slab that is not stuck
-     * off the list of slabs with room, so no new frame lands there, and returns the frames it
+     * outside stuck slabs add up to a slab (its emptiest one that is not stuck, whose frames then
+     * fit in the others' free slots), takes that slab off the list of slabs with room, so no new frame lands there, and returns the frames it
      * holds; else null (at once where memory is discarded). The caller moves what it can
      * ({@link #newFrameForMove}), frees the old frames, then calls {@link #endDrain}. One slab at
      * a time: the caller holds the pool's eviction lock.
@@ -336,6 +336,9 @@ final class FrameMemory implements AutoCloseable {
                     if (!s.stuck && (emptiest == null || s.inUse < emptiest.inUse)) {
                         emptiest = s;
                     }
+                }
+                if (c.freeSlots - c.stuckFree < emptiest.capacity) {
+                    continue; // a slab made under a higher limit: wait until its own size is free
                 }
                 unlink(c, emptiest);
                 emptiest.draining = true;

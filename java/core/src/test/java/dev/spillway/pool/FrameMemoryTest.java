@@ -14,6 +14,10 @@ import dev.spillway.testing.FaultInjectingBackend;
 import dev.spillway.testing.FaultInjectingBackend.Op;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -36,6 +40,16 @@ class FrameMemoryTest extends PoolTestBase {
         return (frames + perSlab - 1) / perSlab;
     }
 
+    /** Allocates {@code n} pages of {@code f} and fills each with the pattern of {@code seed}. */
+    private static long[] allocateWritten(PageFile f, int n, long seed) {
+        long[] pages = new long[n];
+        for (int i = 0; i < n; i++) {
+            pages[i] = f.allocatePage();
+            write(f, pages[i], seed);
+        }
+        return pages;
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void slabsHoldManyFramesAndFreedSlotsComeBackZeroed(IoBackend backend) {
@@ -43,11 +57,7 @@ class FrameMemoryTest extends PoolTestBase {
         FrameMemory fm = m.frameMemoryForTest();
         PageFile f = m.createPageFile(dir.resolve("slabs.pf"), 4096);
         int n = 600;
-        long[] pages = new long[n];
-        for (int i = 0; i < n; i++) {
-            pages[i] = f.allocatePage();
-            write(f, pages[i], 5);
-        }
+        long[] pages = allocateWritten(f, n, 5);
         assertEquals(expectedSlabs(fm, n), fm.slabs(), "slabs for " + n + " resident frames");
         m.checkInvariants();
         for (int i = 0; i < n; i++) {
@@ -92,11 +102,7 @@ class FrameMemoryTest extends PoolTestBase {
         FrameMemory fm = m.frameMemoryForTest();
         PageFile f = m.createPageFile(dir.resolve("stale.pf"), 4096);
         int n = 2 * FrameMemory.SLAB_FRAMES + 10;
-        long[] pages = new long[n];
-        for (int i = 0; i < n; i++) {
-            pages[i] = f.allocatePage();
-            write(f, pages[i], 9);
-        }
+        long[] pages = allocateWritten(f, n, 9);
         java.nio.ByteBuffer stale;
         try (PageHandle h = f.pin(pages[n - 1], AccessIntent.READ)) {
             stale = h.buffer();
@@ -126,11 +132,7 @@ class FrameMemoryTest extends PoolTestBase {
         PageFile f = m.createPageFile(dir.resolve("refused.pf"), 4096);
         int warmSlots = FrameMemory.WARM_BYTES / 4096;
         int n = warmSlots + 40;
-        long[] pages = new long[n];
-        for (int i = 0; i < n; i++) {
-            pages[i] = f.allocatePage();
-            write(f, pages[i], 13);
-        }
+        long[] pages = allocateWritten(f, n, 13);
         io.inject(Op.DISCARD).errno(Errno.EINVAL);
         for (long p : pages) {
             f.freePage(p); // the first warmSlots go warm, the other 40 are discarded: refused every time
@@ -263,11 +265,7 @@ class FrameMemoryTest extends PoolTestBase {
         FrameMemory fm = m.frameMemoryForTest();
         PageFile f = m.createPageFile(dir.resolve("compact.pf"), 4096);
         int n = 4 * FrameMemory.SLAB_FRAMES;
-        long[] pages = new long[n];
-        for (int i = 0; i < n; i++) {
-            pages[i] = f.allocatePage();
-            write(f, pages[i], 21);
-        }
+        long[] pages = allocateWritten(f, n, 21);
         f.flush(); // clean and synced: movable
         int slabs = expectedSlabs(fm, n);
         assertEquals(slabs, fm.slabs());
@@ -282,6 +280,8 @@ class FrameMemoryTest extends PoolTestBase {
             assertEquals(slabs, fm.slabs(), "slabs stay mapped, their free slots discarded");
         } else {
             assertTrue(m.pagesMovedForTest() > 0, "pages were moved");
+            System.out.printf("compaction after freeing 3 pages in 4: %d slabs to %d, %d pages moved%n", slabs, fm.slabs(),
+                    m.pagesMovedForTest());
             assertTrue(slabs >= 8, slabs + " slabs to start with");
             assertTrue(fm.slabs() <= expectedSlabs(fm, n / 4) + 1, fm.slabs() + " slabs of " + fm.slabFrames(4096)
                     + " frames hold " + n / 4 + " pages after compaction");
@@ -304,11 +304,7 @@ class FrameMemoryTest extends PoolTestBase {
         FrameMemory fm = m.frameMemoryForTest();
         PageFile f = m.createPageFile(dir.resolve("inuse.pf"), 4096);
         int n = 2 * FrameMemory.SLAB_FRAMES;
-        long[] pages = new long[n];
-        for (int i = 0; i < n; i++) {
-            pages[i] = f.allocatePage();
-            write(f, pages[i], 31);
-        }
+        long[] pages = allocateWritten(f, n, 31);
         f.flush();
         // the first slab keeps three pages that cannot move; the second slab keeps ten that can
         long pinned = pages[1];
@@ -341,8 +337,8 @@ class FrameMemoryTest extends PoolTestBase {
     }
 
     /**
-     * Compaction under load: two readers pin pages and check their contents, and a writer
-     * rewrites every fourth page, while the memory limit swings between a quarter and all of the file, which evicts three pages in four
+     * Compaction under load: two readers pin pages and check their contents, a writer rewrites
+     * every fourth page and a flusher writes them back and syncs, while the memory limit swings between a quarter and all of the file, which evicts three pages in four
      * and then loads them back, so slabs empty and fill again. Every page read holds what its
      * last writer wrote, and the invariants hold at the end.
      */
@@ -353,24 +349,23 @@ class FrameMemoryTest extends PoolTestBase {
         long full = (long) (n + 64) * 4096;
         StandardBufferManager m = manager(backend, full);
         PageFile f = m.createPageFile(dir.resolve("busy.pf"), 4096);
-        long[] pages = new long[n];
-        java.util.concurrent.atomic.AtomicLongArray version = new java.util.concurrent.atomic.AtomicLongArray(n);
-        for (int i = 0; i < n; i++) {
-            pages[i] = f.allocatePage();
-            write(f, pages[i], 0);
-        }
+        long[] pages = allocateWritten(f, n, 0);
+        AtomicLongArray version = new AtomicLongArray(n);
         f.flush();
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
-        Thread[] workers = new Thread[3];
+        AtomicBoolean stop = new AtomicBoolean();
+        ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+        Thread[] workers = new Thread[4];
         for (int t = 0; t < workers.length; t++) {
             int id = t;
             workers[t] = new Thread(() -> {
-                java.util.SplittableRandom r = new java.util.SplittableRandom(id);
+                SplittableRandom r = new SplittableRandom(id);
                 try {
                     while (!stop.get()) {
                         int i = r.nextInt(n);
-                        if (id == 0) { // the one writer, of every fourth page; the readers check the others
+                        if (id == 3) { // the flusher: write-backs and syncs race the moves
+                            f.flush();
+                            Thread.sleep(1);
+                        } else if (id == 0) { // the one writer, of every fourth page; the readers check the others
                             i &= ~3;
                             long v = version.get(i) + 1;
                             try (PageHandle h = f.pin(pages[i], AccessIntent.WRITE)) {
@@ -413,6 +408,8 @@ class FrameMemoryTest extends PoolTestBase {
             throw new AssertionError("a worker failed", errors.peek());
         }
         m.checkInvariants();
+        System.out.printf("compaction under load on %s: %d pages moved, %d evictions, %d slabs at the end%n", backend.kind(),
+                m.pagesMovedForTest(), m.stats().pageEvictions(), m.frameMemoryForTest().slabs());
         if (!backend.canDiscard()) {
             assertTrue(m.pagesMovedForTest() > 0, "compaction moved pages while others were pinned");
         }
