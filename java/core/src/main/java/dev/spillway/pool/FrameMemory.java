@@ -43,7 +43,7 @@ import java.util.function.LongSupplier;
  * slot holds physical memory that the accountant no longer counts. So there slabs are smaller: a
  * sixteenth of the memory limit when the slab is made, at most {@link #NO_DISCARD_SLAB_BYTES}
  * (256 frames of 4 KiB, 16 of 256 KiB), at least one frame; an empty slab is freed at once; and
- * the pool <em>compacts</em>: when a page size's free slots add up to a whole
+ * the pool <em>compacts</em>: when a page size's free slots add up to its largest
  * slab, {@link #beginDrain} hands it the frames of its emptiest slab, which the pool moves one by
  * one into free slots of the others ({@link #newFrameForMove}; a copy under the kill protocol,
  * see {@code StandardBufferManager.compactLocked}) until that slab is empty and freed. Frames that
@@ -182,6 +182,8 @@ final class FrameMemory implements AutoCloseable {
         int stuckFree;
         /** Frees since a slab was last marked stuck: after a slab's worth, every mark is cleared. */
         int freesSinceStuck;
+        /** Frames in the class's largest slab (slabs made under different limits differ): what a compaction waits for. */
+        int largest;
 
         SizeClass(int warmSlots, int shift) {
             warmSlab = new Slab[warmSlots];
@@ -270,6 +272,7 @@ final class FrameMemory implements AutoCloseable {
                 int frames = slabFrames(c);
                 slab = new Slab(backend.map(Math.multiplyExact(size, frames)), size, frames, !discards);
                 c.all.add(slab);
+                c.largest = Math.max(c.largest, frames);
                 c.freeSlots += slab.capacity;
                 link(c, slab);
             }
@@ -305,9 +308,9 @@ final class FrameMemory implements AutoCloseable {
 
     /**
      * Where memory cannot be discarded, a compaction's next step: if a page size's free slots
-     * outside stuck slabs add up to a slab (its emptiest one that is not stuck, whose frames then
-     * fit in the others' free slots), takes that slab off the list of slabs with room, so no new frame lands there, and returns the frames it
-     * holds; else null (at once where memory is discarded). The caller moves what it can
+     * outside stuck slabs add up to its largest slab (so the frames of any one fit in the others'
+     * free slots), takes its emptiest slab that is not stuck off the list of slabs with room, so
+     * no new frame lands there, and returns the frames it holds; else null (at once where memory is discarded). The caller moves what it can
      * ({@link #newFrameForMove}), frees the old frames, then calls {@link #endDrain}. One slab at
      * a time: the caller holds the pool's eviction lock.
      */
@@ -320,15 +323,14 @@ final class FrameMemory implements AutoCloseable {
                 return null;
             }
             for (SizeClass c : classes) {
-                int slabFrames = slabFrames(c);
-                if (c.stuckSlabs > 0 && c.freesSinceStuck >= slabFrames) { // their pages may be free to move by now
+                if (c.stuckSlabs > 0 && c.freesSinceStuck >= c.largest) { // their pages may be free to move by now
                     for (Slab s : c.all) {
                         s.stuck = false;
                     }
                     c.stuckSlabs = 0;
                     c.stuckFree = 0;
                 }
-                if (c.freeSlots - c.stuckFree < slabFrames || c.all.size() < 2) {
+                if (c.freeSlots - c.stuckFree < c.largest || c.all.size() < 2) {
                     continue; // (a lone slab has nowhere to move to)
                 }
                 Slab emptiest = null;
@@ -336,9 +338,6 @@ final class FrameMemory implements AutoCloseable {
                     if (!s.stuck && (emptiest == null || s.inUse < emptiest.inUse)) {
                         emptiest = s;
                     }
-                }
-                if (c.freeSlots - c.stuckFree < emptiest.capacity) {
-                    continue; // a slab made under a higher limit: wait until its own size is free
                 }
                 unlink(c, emptiest);
                 emptiest.draining = true;
@@ -444,6 +443,12 @@ final class FrameMemory implements AutoCloseable {
                 unlink(c, slab);
                 c.all.remove(slab);
                 c.freeSlots -= slab.capacity;
+                if (slab.capacity == c.largest) {
+                    c.largest = 0; // O(slabs), once per slab freed
+                    for (Slab other : c.all) {
+                        c.largest = Math.max(c.largest, other.capacity);
+                    }
+                }
                 if (slab.stuck) {
                     c.stuckFree -= slab.capacity;
                     c.stuckSlabs--;
@@ -602,6 +607,13 @@ final class FrameMemory implements AutoCloseable {
                     throw new IllegalStateException("an empty slab of " + s.frameSize + "-byte frames is kept, holding memory no one counts");
                 }
             }
+            int largest = 0;
+            for (Slab s : c.all) {
+                largest = Math.max(largest, s.capacity);
+            }
+            if (!discards && largest != c.largest) {
+                throw new IllegalStateException("largest slab of " + c.all.size() + " counted as " + c.largest + " frames, is " + largest);
+            }
             if (free != c.freeSlots || stuck != c.stuckSlabs || stuckFree != c.stuckFree) {
                 throw new IllegalStateException(c.freeSlots + " free slots and " + c.stuckSlabs + " stuck slabs with "
                         + c.stuckFree + " counted for " + c.all.size() + " slabs that have " + free + ", " + stuck + ", " + stuckFree);
@@ -624,6 +636,7 @@ final class FrameMemory implements AutoCloseable {
             c.all.clear();
             c.withRoom = null;
             c.freeSlots = 0;
+            c.largest = 0;
             c.stuckSlabs = 0;
             c.stuckFree = 0;
             Arrays.fill(c.warmSlab, null);
