@@ -407,7 +407,8 @@ final class FrameMemory implements AutoCloseable {
      * again) and then free. The discard runs under the monitor, so {@link #close} cannot unmap the
      * slab under it (a later mapping at the same address would otherwise lose the bytes it
      * discards); with the warm slots a discard is rare on the eviction path (a load takes back the
-     * slot an eviction just kept).
+     * slot an eviction just kept). Where memory cannot be discarded the slot is simply free, and a
+     * slab left empty is freed (class javadoc).
      */
     void free(Frame fr) {
         free(fr, true);
