@@ -4,6 +4,7 @@ import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import dev.spillway.io.BackendKind;
 import dev.spillway.pool.StandardBufferManager;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -35,6 +36,11 @@ import org.junit.jupiter.api.Test;
  * {@link MixedStressTest}'s watchdog has not fired. Its managed scheduling around the native I/O
  * calls and the pool's parked back-off is the likely cause; not investigated further. Stress mode
  * runs the real code on real threads, over a thousand small scenarios, each checked against the model.
+ *
+ * <p>{@link #stressWithCompaction} runs the same on the pure-Java backend under a limit of 32
+ * frames: no eviction then, but slabs of two frames, so a free leaves a slab's worth of free slots
+ * and compaction moves a clean page from one slab to the other under the other threads' pins,
+ * writes and flushes.
  */
 @Param(name = "page", gen = IntGen.class, conf = "1:3")
 @Param(name = "value", gen = IntGen.class, conf = "1:3")
@@ -46,6 +52,9 @@ public class BufferPoolLincheckTest {
 
     /** The instance of the previous invocation, closed when the next is made (lincheck has no teardown hook). */
     private static BufferPoolLincheckTest previous;
+    /** The backend and memory limit (in frames) the next instances use; set by each test. */
+    private static volatile BackendKind backend = BackendKind.AUTO;
+    private static volatile int limitFrames = 2;
 
     private final Path scratch;
     private final StandardBufferManager m;
@@ -55,7 +64,8 @@ public class BufferPoolLincheckTest {
     public BufferPoolLincheckTest() {
         closePrevious();
         scratch = LincheckFiles.newScratch("pool");
-        m = (StandardBufferManager) BufferManager.builder().memoryLimit(2L * PS).evictionPolicy("clock").build();
+        m = (StandardBufferManager) BufferManager.builder().backend(backend).memoryLimit((long) limitFrames * PS)
+                .evictionPolicy("clock").build();
         file = m.createPageFile(scratch.resolve("p.pf"), PS);
         for (int i = 1; i <= PAGES; i++) {
             file.allocatePage();
@@ -201,6 +211,18 @@ public class BufferPoolLincheckTest {
 
     @Test
     public void stress() {
+        run(BackendKind.AUTO, 2);
+    }
+
+    @Test
+    public void stressWithCompaction() {
+        run(BackendKind.NIO, 32);
+    }
+
+    private static void run(BackendKind kind, int frames) {
+        closePrevious();
+        backend = kind;
+        limitFrames = frames;
         LinChecker.check(BufferPoolLincheckTest.class, new StressOptions()
                 .sequentialSpecification(Model.class)
                 .actorsBefore(2).threads(2).actorsPerThread(4).actorsAfter(2)
