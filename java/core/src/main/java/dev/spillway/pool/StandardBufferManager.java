@@ -638,15 +638,21 @@ public final class StandardBufferManager implements BufferManager {
      * the state it killed, or -1 if it did not.
      */
     private long kill(Frame fr, boolean mayBeDirty) {
+        long s = markForKill(fr, mayBeDirty);
+        return s >= 0 && fr.finishKill(s) ? s : -1;
+    }
+
+    /**
+     * The first half of {@link #kill}: marks the frame EVICTING and checks the threads' read pins.
+     * Returns the state it marked (the caller then calls {@link Frame#finishKill}), or -1, unmarked.
+     */
+    private long markForKill(Frame fr, boolean mayBeDirty) {
         long s = fr.tryMarkEvicting(mayBeDirty);
-        if (s < 0) {
-            return -1;
-        }
-        if (hitCounters.hazardPinned(fr)) {
+        if (s >= 0 && hitCounters.hazardPinned(fr)) {
             fr.abortKill();
             return -1;
         }
-        return fr.finishKill(s) ? s : -1;
+        return s;
     }
 
     /**
@@ -721,11 +727,11 @@ public final class StandardBufferManager implements BufferManager {
      * the same bytes. False if the page stays where it is.
      */
     private boolean move(Frame old) {
-        long s = old.tryMarkEvicting(false);
+        long s = markForKill(old, false);
         if (s < 0) {
             return false;
         }
-        if ((s & Frame.UNSYNCED) != 0 || hitCounters.hazardPinned(old)) {
+        if ((s & Frame.UNSYNCED) != 0) {
             old.abortKill();
             return false;
         }
