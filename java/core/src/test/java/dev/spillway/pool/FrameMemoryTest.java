@@ -8,6 +8,8 @@ import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
+import dev.spillway.io.BackendKind;
+import dev.spillway.io.Backends;
 import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
 import dev.spillway.testing.FaultInjectingBackend;
@@ -18,6 +20,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -418,6 +421,79 @@ class FrameMemoryTest extends PoolTestBase {
             try (PageHandle h = f.pin(pages[i], AccessIntent.READ)) {
                 check(h, v == 0 ? 0 : v * 1_000_003L + i);
             }
+        }
+        m.checkInvariants();
+    }
+
+    /**
+     * A pin that races a move never sees the page before its bytes have arrived. On the pure-Java
+     * backend (the one that compacts), pages of 256 KiB, so that a move's copy takes tens of
+     * microseconds; two readers pin pages and check the last word first (a copy runs front to back)
+     * and then the whole page, while the memory limit swings between a quarter and all of the
+     * file, so slabs empty, compaction moves pages and evictions bring them back. Publishing the
+     * moved frame before its copy (a mutation of {@code StandardBufferManager.move}) fails here.
+     */
+    @Test
+    void aPinRacingAMoveNeverSeesTheCopyUnfinished() throws Exception {
+        int ps = 256 << 10;
+        int n = 64;
+        long full = (long) (n + 4) * ps; // slabs of a sixteenth: 4 frames each
+        StandardBufferManager m = manager(Backends.open(BackendKind.NIO), full);
+        assertEquals(4, m.frameMemoryForTest().slabFrames(ps));
+        PageFile f = m.createPageFile(dir.resolve("big.pf"), ps);
+        long[] pages = allocateWritten(f, n, 41);
+        f.flush();
+        AtomicBoolean stop = new AtomicBoolean();
+        ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+        Thread[] readers = new Thread[2];
+        for (int t = 0; t < readers.length; t++) {
+            int id = t;
+            readers[t] = new Thread(() -> {
+                SplittableRandom r = new SplittableRandom(id);
+                try {
+                    while (!stop.get()) {
+                        try (PageHandle h = f.pin(pages[r.nextInt(n)], AccessIntent.READ)) {
+                            int last = (h.size() - 8) & ~7; // the last word check() reads
+                            long want = 41 * 31 + h.pageNumber() * 1_000_003L + last;
+                            long got = h.getLong(last);
+                            if (got != want) {
+                                throw new AssertionError("page " + h.pageNumber() + ": last word " + got + " != " + want
+                                        + " (pinned before its bytes arrived)");
+                            }
+                            check(h, 41);
+                        }
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            });
+            readers[t].start();
+        }
+        try {
+            for (int round = 0; round < 200 && errors.isEmpty(); round++) {
+                try {
+                    m.setMemoryLimit(full / 4);
+                } catch (RuntimeException e) {
+                    // the readers' pins did not fit: the limit stays, try again
+                }
+                Thread.sleep(3);
+                m.setMemoryLimit(full);
+                Thread.sleep(3);
+            }
+        } finally {
+            stop.set(true);
+            for (Thread w : readers) {
+                w.join();
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new AssertionError("a reader failed", errors.peek());
+        }
+        System.out.printf("pins racing moves of 256 KiB pages: %d pages moved, %d evictions%n", m.pagesMovedForTest(),
+                m.stats().pageEvictions());
+        assertTrue(m.pagesMovedForTest() > 100, m.pagesMovedForTest() + " pages moved under the readers' pins");
+        for (long p : pages) {
+            verify(f, p, 41);
         }
         m.checkInvariants();
     }
