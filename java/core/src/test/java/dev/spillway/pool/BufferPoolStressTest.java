@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
 import dev.spillway.eviction.EvictionPolicies;
+import dev.spillway.io.BackendKind;
 import dev.spillway.io.Backends;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
@@ -25,8 +26,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Threads pin, write, read, flush and free under memory pressure (the working set is 4x the
- * limit) for a bounded time, then every page's contents and the pool's invariants are checked,
+ * Threads pin, write, read and flush under memory pressure (the working set, 96 pages of 4 KiB
+ * and 96 of 8 KiB, is 12x the limit, or 4.5x at the limit where the pure-Java backend compacts)
+ * for a bounded time, then every page's contents and the pool's invariants are checked,
  * before and after a reopen.
  *
  * <p>Each page is owned by one thread (page % threads), which alone writes it: pins are not
@@ -40,21 +42,31 @@ class BufferPoolStressTest extends PoolTestBase {
     static final int PS = 4096;
     static final long RUN_MILLIS = 1000;
 
+    /** The limit, in pages of {@link #PS}. */
+    static final int LIMIT_PAGES = 24;
+    /**
+     * A limit for the pure-Java backend at which slabs hold 4 and 2 frames of the two page sizes
+     * (a sixteenth of the limit), so free slots gather in slabs and compaction moves pages under
+     * the threads' pins; at {@link #LIMIT_PAGES} a slab holds one frame and nothing moves.
+     */
+    static final int COMPACTING_LIMIT_PAGES = 64;
+
     static Stream<Arguments> backendsAndPolicies() {
         List<Arguments> list = new ArrayList<>();
         for (IoBackend b : Backends.available()) {
-            list.add(Arguments.of(b, "test-lru"));
+            list.add(Arguments.of(b, "test-lru", LIMIT_PAGES));
         }
         for (String policy : EvictionPolicies.names()) {
-            list.add(Arguments.of(Backends.available().get(0), policy));
+            list.add(Arguments.of(Backends.available().get(0), policy, LIMIT_PAGES));
         }
+        list.add(Arguments.of(Backends.open(BackendKind.NIO), "test-lru", COMPACTING_LIMIT_PAGES));
         return list.stream();
     }
 
     @ParameterizedTest
     @MethodSource("backendsAndPolicies")
-    void pinsWritesFlushesUnderMemoryPressure(IoBackend b, String policy) throws Exception {
-        BufferManager.Builder builder = BufferManager.builder().backend(b).memoryLimit(24L * PS);
+    void pinsWritesFlushesUnderMemoryPressure(IoBackend b, String policy, int limitPages) throws Exception {
+        BufferManager.Builder builder = BufferManager.builder().backend(b).memoryLimit(limitPages * (long) PS);
         StandardBufferManager m = policy.equals("test-lru") ? manager(builder) : managerWithPolicy(builder.evictionPolicy(policy));
         assertEquals(policy, m.policyName());
         PageFile[] files = {m.createPageFile(dir.resolve("s0.pf"), PS), m.createPageFile(dir.resolve("s1.pf"), 8192)};
@@ -118,6 +130,11 @@ class BufferPoolStressTest extends PoolTestBase {
         ex.shutdown();
         assertTrue(ops.get() > 1000, "too few operations: " + ops.get());
         m.checkInvariants();
+        if (limitPages == COMPACTING_LIMIT_PAGES) {
+            System.out.printf("stress on %s at %d pages: %d pages moved, %d evictions, %d operations%n", b.kind(), limitPages,
+                    m.pagesMovedForTest(), m.stats().pageEvictions(), ops.get());
+            assertTrue(m.pagesMovedForTest() > 0, "compaction moved pages during the run");
+        }
         for (int fi = 0; fi < 2; fi++) {
             for (int page = 1; page <= PAGES; page++) {
                 try (PageHandle h = files[fi].pin(page, AccessIntent.READ)) {
