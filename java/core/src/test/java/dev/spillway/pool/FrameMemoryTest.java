@@ -355,61 +355,27 @@ class FrameMemoryTest extends PoolTestBase {
         long[] pages = allocateWritten(f, n, 0);
         AtomicLongArray version = new AtomicLongArray(n);
         f.flush();
-        AtomicBoolean stop = new AtomicBoolean();
-        ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
-        Thread[] workers = new Thread[4];
-        for (int t = 0; t < workers.length; t++) {
-            int id = t;
-            workers[t] = new Thread(() -> {
-                SplittableRandom r = new SplittableRandom(id);
-                try {
-                    while (!stop.get()) {
-                        int i = r.nextInt(n);
-                        if (id == 3) { // the flusher: write-backs and syncs race the moves
-                            f.flush();
-                            Thread.sleep(1);
-                        } else if (id == 0) { // the one writer, of every fourth page; the readers check the others
-                            i &= ~3;
-                            long v = version.get(i) + 1;
-                            try (PageHandle h = f.pin(pages[i], AccessIntent.WRITE)) {
-                                fill(h, v * 1_000_003L + i);
-                            }
-                            version.set(i, v);
-                        } else {
-                            if ((i & 3) == 0) {
-                                i++;
-                            }
-                            try (PageHandle h = f.pin(pages[i], AccessIntent.READ)) {
-                                check(h, 0);
-                            }
-                        }
-                    }
-                } catch (Throwable e) {
-                    errors.add(e);
+        whileTheLimitSwings(m, full, 40, 5, 4, (id, r) -> {
+            int i = r.nextInt(n);
+            if (id == 3) { // the flusher: write-backs and syncs race the moves
+                f.flush();
+                Thread.sleep(1);
+            } else if (id == 0) { // the one writer, of every fourth page; the readers check the others
+                i &= ~3;
+                long v = version.get(i) + 1;
+                try (PageHandle h = f.pin(pages[i], AccessIntent.WRITE)) {
+                    fill(h, v * 1_000_003L + i);
                 }
-            });
-            workers[t].start();
-        }
-        try {
-            for (int round = 0; round < 40 && errors.isEmpty(); round++) {
-                try {
-                    m.setMemoryLimit(full / 4);
-                } catch (RuntimeException e) {
-                    // pinned or dirty pages did not fit: the limit stays, try again
+                version.set(i, v);
+            } else {
+                if ((i & 3) == 0) {
+                    i++;
                 }
-                Thread.sleep(5);
-                m.setMemoryLimit(full);
-                Thread.sleep(5);
+                try (PageHandle h = f.pin(pages[i], AccessIntent.READ)) {
+                    check(h, 0);
+                }
             }
-        } finally {
-            stop.set(true);
-            for (Thread w : workers) {
-                w.join();
-            }
-        }
-        if (!errors.isEmpty()) {
-            throw new AssertionError("a worker failed", errors.peek());
-        }
+        });
         m.checkInvariants();
         System.out.printf("compaction under load on %s: %d pages moved, %d evictions, %d slabs at the end%n", backend.kind(),
                 m.pagesMovedForTest(), m.stats().pageEvictions(), m.frameMemoryForTest().slabs());
@@ -443,52 +409,18 @@ class FrameMemoryTest extends PoolTestBase {
         PageFile f = m.createPageFile(dir.resolve("big.pf"), ps);
         long[] pages = allocateWritten(f, n, 41);
         f.flush();
-        AtomicBoolean stop = new AtomicBoolean();
-        ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
-        Thread[] readers = new Thread[2];
-        for (int t = 0; t < readers.length; t++) {
-            int id = t;
-            readers[t] = new Thread(() -> {
-                SplittableRandom r = new SplittableRandom(id);
-                try {
-                    while (!stop.get()) {
-                        try (PageHandle h = f.pin(pages[r.nextInt(n)], AccessIntent.READ)) {
-                            int last = (h.size() - 8) & ~7; // the last word check() reads
-                            long want = 41 * 31 + h.pageNumber() * 1_000_003L + last;
-                            long got = h.getLong(last);
-                            if (got != want) {
-                                throw new AssertionError("page " + h.pageNumber() + ": last word " + got + " != " + want
-                                        + " (pinned before its bytes arrived)");
-                            }
-                            check(h, 41);
-                        }
-                    }
-                } catch (Throwable e) {
-                    errors.add(e);
+        whileTheLimitSwings(m, full, 200, 3, 2, (id, r) -> {
+            try (PageHandle h = f.pin(pages[r.nextInt(n)], AccessIntent.READ)) {
+                int last = (h.size() - 8) & ~7; // the last word check() reads
+                long want = 41 * 31 + h.pageNumber() * 1_000_003L + last;
+                long got = h.getLong(last);
+                if (got != want) {
+                    throw new AssertionError("page " + h.pageNumber() + ": last word " + got + " != " + want
+                            + " (pinned before its bytes arrived)");
                 }
-            });
-            readers[t].start();
-        }
-        try {
-            for (int round = 0; round < 200 && errors.isEmpty(); round++) {
-                try {
-                    m.setMemoryLimit(full / 4);
-                } catch (RuntimeException e) {
-                    // the readers' pins did not fit: the limit stays, try again
-                }
-                Thread.sleep(3);
-                m.setMemoryLimit(full);
-                Thread.sleep(3);
+                check(h, 41);
             }
-        } finally {
-            stop.set(true);
-            for (Thread w : readers) {
-                w.join();
-            }
-        }
-        if (!errors.isEmpty()) {
-            throw new AssertionError("a reader failed", errors.peek());
-        }
+        });
         System.out.printf("pins racing moves of 256 KiB pages: %d pages moved, %d evictions%n", m.pagesMovedForTest(),
                 m.stats().pageEvictions());
         assertTrue(m.pagesMovedForTest() > 100, m.pagesMovedForTest() + " pages moved under the readers' pins");
@@ -496,6 +428,57 @@ class FrameMemoryTest extends PoolTestBase {
             verify(f, p, 41);
         }
         m.checkInvariants();
+    }
+
+    /** One step of a worker thread of {@link #whileTheLimitSwings}. */
+    private interface Step {
+        void run(int worker, SplittableRandom random) throws Exception;
+    }
+
+    /**
+     * Runs {@code workers} threads, each repeating its {@code step} (seeded by its number), while
+     * the memory limit swings {@code rounds} times between a quarter of {@code full} and
+     * {@code full}, {@code pauseMillis} at each; the first failure of a worker fails the test.
+     */
+    private static void whileTheLimitSwings(StandardBufferManager m, long full, int rounds, int pauseMillis, int workers,
+            Step step) throws InterruptedException {
+        AtomicBoolean stop = new AtomicBoolean();
+        ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+        Thread[] threads = new Thread[workers];
+        for (int t = 0; t < workers; t++) {
+            int id = t;
+            threads[t] = new Thread(() -> {
+                SplittableRandom r = new SplittableRandom(id);
+                try {
+                    while (!stop.get()) {
+                        step.run(id, r);
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            });
+            threads[t].start();
+        }
+        try {
+            for (int round = 0; round < rounds && errors.isEmpty(); round++) {
+                try {
+                    m.setMemoryLimit(full / 4);
+                } catch (RuntimeException e) {
+                    // pinned or dirty pages did not fit: the limit stays, try again
+                }
+                Thread.sleep(pauseMillis);
+                m.setMemoryLimit(full);
+                Thread.sleep(pauseMillis);
+            }
+        } finally {
+            stop.set(true);
+            for (Thread w : threads) {
+                w.join();
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new AssertionError("a worker failed", errors.peek());
+        }
     }
 
     /**
