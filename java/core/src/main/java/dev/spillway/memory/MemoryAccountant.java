@@ -114,9 +114,24 @@ public final class MemoryAccountant {
      * @throws MemoryLimitExceededException when nothing more can be evicted; nothing is reserved then
      */
     public void reserve(String operation, MemoryTag tag, long bytes) {
+        reserve(operation, null, 0, null, tag, bytes);
+    }
+
+    /**
+     * As {@link #reserve(String, MemoryTag, long)}, for a page of a file: the operation's name
+     * ({@code verb + " page " + page + " of " + file}, e.g. "pin page 7 of /data/t.pf") is built
+     * only if the reservation fails, so that a page miss, which reserves every time, builds no
+     * string.
+     */
+    public void reservePage(String verb, long page, Object file, MemoryTag tag, long bytes) {
+        reserve(null, verb, page, file, tag, bytes);
+    }
+
+    /** The operation is {@code operation}, or where that is null the page {@code page} of {@code file} under {@code verb}. */
+    private void reserve(String operation, String verb, long page, Object file, MemoryTag tag, long bytes) {
         checkBytes(bytes);
         if (bytes > limit.get()) {
-            throw new MemoryLimitExceededException(operation, tag, bytes, used.get(), limit.get(), usageByTag());
+            throw exceeded(operation, verb, page, file, tag, bytes);
         }
         int idle = 0;
         while (!tryReserve(tag, bytes)) {
@@ -129,11 +144,17 @@ public final class MemoryAccountant {
             } else if (reclaimInProgress()) {
                 LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS); // another thread's eviction is about to release memory
             } else if (++idle > 2) { // every reclaimer came back empty twice in a row: all pinned
-                throw new MemoryLimitExceededException(operation, tag, bytes, used.get(), limit.get(), usageByTag());
+                throw exceeded(operation, verb, page, file, tag, bytes);
             } else {
                 Thread.yield(); // another thread may be finishing an eviction right now
             }
         }
+    }
+
+    private MemoryLimitExceededException exceeded(String operation, String verb, long page, Object file, MemoryTag tag,
+            long bytes) {
+        String op = operation != null ? operation : verb + " page " + page + " of " + file;
+        return new MemoryLimitExceededException(op, tag, bytes, used.get(), limit.get(), usageByTag());
     }
 
     private boolean reclaimInProgress() {

@@ -434,7 +434,7 @@ public final class StandardBufferManager implements BufferManager {
     /** The miss path; null if another thread inserted the page first (the caller retries as a hit). */
     private Frame load(StandardPageFile f, long page, long key, boolean write) {
         int size = f.pageSize();
-        accountant.reserve("pin page " + page + " of " + f.path(), MemoryTag.PAGE_CACHE, size);
+        accountant.reservePage("pin", page, f.path(), MemoryTag.PAGE_CACHE, size);
         Frame fr = null;
         boolean inserted = false;
         PageTable.Partition part = table.partition(key);
@@ -495,7 +495,7 @@ public final class StandardBufferManager implements BufferManager {
 
     /** Under evictionLock: every thread's hits since the last feed go to the policy, before it inserts or chooses. */
     private void feedHitsLocked() {
-        hitCounters.forEach(feedThread);
+        hitCounters.feed(feedThread);
     }
 
     private void feedThread(ThreadState ts) {

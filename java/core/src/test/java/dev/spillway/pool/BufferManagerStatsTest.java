@@ -81,6 +81,34 @@ class BufferManagerStatsTest extends PoolTestBase {
         assertEquals(0, bm.stats().pageMisses());
     }
 
+    /**
+     * Dead threads' states also go while no thread registers: a miss walks every registered state
+     * (to feed its hits, and to check its read pins), so the misses sweep them every
+     * {@link HitCounters#SWEEP_EVERY} feeds. Their hits still count.
+     */
+    @Test
+    void missesSweepTheStatesOfThreadsThatDied() throws Exception {
+        StandardBufferManager bm = pages(4);
+        PageFile f = bm.createPageFile(dir.resolve("p.pages"), PAGE);
+        long[] p = new long[8];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = f.allocatePage();
+        }
+        int threads = 10;
+        for (int t = 0; t < threads; t++) {
+            Thread th = new Thread(() -> f.pin(p[7], AccessIntent.READ).close());
+            th.start();
+            th.join();
+        }
+        f.pin(p[7], AccessIntent.READ).close();
+        assertEquals(threads + 1, bm.hitCounterThreads(), "no sweep yet: fewer states than the first registration sweep");
+        for (int i = 0; i < 2 * HitCounters.SWEEP_EVERY; i++) { // 4 frames, 8 pages in turn: every pin misses
+            f.pin(p[i % p.length], AccessIntent.READ).close();
+        }
+        assertEquals(1, bm.hitCounterThreads(), "only the living thread's state is left"); // (stats() would sweep too)
+        assertEquals(threads + 1, bm.stats().pageHits(), "the dead threads' hits are still counted");
+    }
+
     @Test
     void countsSpillsReadBacksBytesAndTemporaryFiles() {
         StandardBufferManager bm = manager(BufferManager.builder().backend(Backends.open(BackendKind.AUTO))

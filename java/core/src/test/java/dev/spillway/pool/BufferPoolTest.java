@@ -153,8 +153,7 @@ class BufferPoolTest extends PoolTestBase {
         assertEquals(4 * PS, e.used());
         assertEquals(4 * PS, e.limit());
         assertEquals(Long.valueOf(4 * PS), e.usageByTag().get(MemoryTag.PAGE_CACHE));
-        assertTrue(e.getMessage().contains("page 5") && e.getMessage().contains(p.toString())
-                && e.getMessage().contains("16384"), e.getMessage());
+        assertTrue(e.getMessage().contains("pin page 5 of " + p) && e.getMessage().contains("16384"), e.getMessage());
         assertThrows(MemoryLimitExceededException.class, f::allocatePage);
         assertEquals(6, f.pageCount() - 1, "a failed allocation takes no page");
         held.remove(0).close();
