@@ -31,7 +31,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * JIT effects JMH guards against are noise below a percent, while what matters on this shared
  * machine is that the three sides run interleaved round by round (the order rotates each round)
  * so that a slow minute of the disk hits all of them, and the harness is a separate process that
- * JMH cannot interleave. One warm-up round (JIT, filling the pool) is not counted. Every pin checks
+ * JMH cannot interleave. Warm-up rounds (filling the pool, and the JIT) are not counted: they repeat
+ * for {@link #WARMUP_SECONDS} by default, because C2 compiles the pool's miss path for about the
+ * first 3 s (perf on one thread: the compiler thread takes 40% of the CPU samples in the first
+ * quarter of a 7 s run, 14% in the second, none in the third), and a measured round that runs
+ * beside it competes for one of this machine's two cores. Every pin checks
  * the page's first long (its page number, written when the file was made): the pool must deliver
  * the right page, not just any bytes.
  *
@@ -45,12 +49,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * mvn -q -o -pl java/bench -am package -DskipTests
  * $JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -cp java/bench/target/benchmarks.jar \
  *     dev.spillway.bench.MissPathBenchmark [--file PATH] [--file-mib 256] [--limit-mib 8] [--ops 5000] \
- *     [--rounds 5] [--native build/native/spw_bench | --native none] [--backend auto]
+ *     [--rounds 5] [--warmup-seconds 4] [--native build/native/spw_bench | --native none] [--backend auto]
  * </pre>
  * {@code --ops} is per thread per round. The result is aggregate reads per second per side.
  */
 public final class MissPathBenchmark {
     static final int PAGE = 4096;
+    /** Default warm-up, in seconds (see the class comment). */
+    public static final double WARMUP_SECONDS = 4;
     /** The harness refuses data files below 64 MiB. */
     static final int HARNESS_MIN_MIB = 64;
 
@@ -62,10 +68,13 @@ public final class MissPathBenchmark {
      * What to run. {@code harness} null leaves the native side out (a test, or no harness built).
      */
     public record Config(Path file, int fileMiB, long memoryLimit, int opsPerThread, int rounds, List<Integer> threads,
-            Path harness, BackendKind backend) {
+            Path harness, BackendKind backend, double warmupSeconds) {
         public Config {
             if (fileMiB < 1 || memoryLimit < PAGE || opsPerThread < 1 || rounds < 1 || threads.isEmpty()) {
                 throw new IllegalArgumentException("miss path: sizes, ops and rounds must be positive");
+            }
+            if (!(warmupSeconds >= 0)) {
+                throw new IllegalArgumentException("miss path: the warm-up must be 0 seconds or more, not " + warmupSeconds);
             }
             if (harness != null && fileMiB < HARNESS_MIN_MIB) {
                 throw new IllegalArgumentException("miss path: the native harness needs a file of at least "
@@ -106,10 +115,17 @@ public final class MissPathBenchmark {
                         com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
             backendName = bm instanceof dev.spillway.pool.StandardBufferManager s
                     ? s.backend().kind().name().toLowerCase(Locale.ROOT) : cfg.backend().name().toLowerCase(Locale.ROOT);
-            for (int t : cfg.threads()) { // warm-up: JIT, and a full pool so every later miss evicts
-                poolRound(pf, dataPages, t, cfg.opsPerThread(), -t);
-                channelRound(fc, dataPages, t, cfg.opsPerThread(), -t);
-            }
+            // warm-up: a full pool, so that every later miss evicts, and the JIT: one round of each
+            // side and thread count, repeated until cfg.warmupSeconds() have passed
+            long warmupEnd = System.nanoTime() + (long) (cfg.warmupSeconds() * 1e9);
+            int warmups = 0;
+            do {
+                for (int t : cfg.threads()) {
+                    poolRound(pf, dataPages, t, cfg.opsPerThread(), -t - 100L * warmups);
+                    channelRound(fc, dataPages, t, cfg.opsPerThread(), -t - 100L * warmups);
+                }
+                warmups++;
+            } while (System.nanoTime() < warmupEnd);
             for (int round = 0; round < cfg.rounds(); round++) {
                 for (int t : cfg.threads()) {
                     for (int k = 0; k < 3; k++) {
@@ -260,7 +276,7 @@ public final class MissPathBenchmark {
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException("usage: MissPathBenchmark [--file PATH] [--file-mib N] [--limit-mib N] "
-                        + "[--ops N] [--rounds N] [--native PATH|none] [--backend KIND]");
+                        + "[--ops N] [--rounds N] [--warmup-seconds S] [--native PATH|none] [--backend KIND]");
             }
             o.put(args[i].substring(2), args[++i]);
         }
@@ -270,7 +286,8 @@ public final class MissPathBenchmark {
         Config cfg = new Config(o.containsKey("file") ? Path.of(o.get("file")) : Config.defaultFile(mib), mib,
                 Long.parseLong(o.getOrDefault("limit-mib", "8")) << 20, Integer.parseInt(o.getOrDefault("ops", "5000")),
                 Integer.parseInt(o.getOrDefault("rounds", "5")), List.of(1, 2), harness,
-                BackendKind.parse(o.getOrDefault("backend", "auto")));
+                BackendKind.parse(o.getOrDefault("backend", "auto")),
+                Double.parseDouble(o.getOrDefault("warmup-seconds", Double.toString(WARMUP_SECONDS))));
         Result r = run(cfg);
         System.out.printf(Locale.ROOT, "miss path: %s, %d data pages, memory limit %d MiB, backend %s, %d rounds%n",
                 cfg.file(), r.dataPages(), cfg.memoryLimit() >> 20, r.backend(), cfg.rounds());

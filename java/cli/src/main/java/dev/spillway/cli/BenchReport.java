@@ -69,8 +69,10 @@ final class BenchReport {
         static Settings quick(Path out, List<Path> traces, Path harness, String zstd, String command) {
             return new Settings("quick", out, true, List.of("-f", "1", "-wi", "2", "-w", "500ms", "-i", "4", "-r", "500ms"),
                     // spill: 7 rounds, not 3: a median of 3 same-round ratios moved by 0.3 between runs on
-                    // the shared 2-core machines (one slow round of either side is enough); about 20 s more
-                    256, 8L << 20, 4000, 5, 64, 7, 3, traces,
+                    // the shared 2-core machines (one slow round of either side is enough); about 20 s more.
+                    // miss path: 9 rounds, not 5: single rounds' ratios range over 0.70-1.13 (and
+                    // FileChannel's, which does the very same reads, over 0.78-1.19); about 8 s more
+                    256, 8L << 20, 4000, 9, 64, 7, 3, traces,
                     List.of(EvictionPolicies.DEFAULT, "lru", PolicyComparison.CAFFEINE, PolicyComparison.OPTIMAL),
                     harness, zstd, command);
         }
@@ -147,7 +149,8 @@ final class BenchReport {
         Measurements m = new Measurements();
         step(m, log, "miss path", () -> {
             MissPathBenchmark.Config c = new MissPathBenchmark.Config(s.missFile(), s.missFileMiB(), s.missLimit(),
-                    s.missOps(), s.missRounds(), List.of(1, 2), s.harness(), BackendKind.AUTO);
+                    s.missOps(), s.missRounds(), List.of(1, 2), s.harness(), BackendKind.AUTO,
+                    s.mode().equals("smoke") ? 0 : MissPathBenchmark.WARMUP_SECONDS);
             m.miss = MissPathBenchmark.run(c);
             m.commands.addAll(m.miss.harnessCommands());
         });

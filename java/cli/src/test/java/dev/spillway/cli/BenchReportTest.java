@@ -85,7 +85,7 @@ class BenchReportTest {
         iops.put("spillway t2", new double[] {10000, 10000, 10000});
         iops.put("native t2", new double[] {12000, 10000, 13000}); // median 0.83: not met
         MissPathBenchmark.Config cfg = new MissPathBenchmark.Config(dir.resolve("f"), 2, 1 << 20, 10, 3, List.of(1, 2),
-                null, dev.spillway.io.BackendKind.AUTO);
+                null, dev.spillway.io.BackendKind.AUTO, 0);
         m.miss = new MissPathBenchmark.Result(cfg, 511, "jni", iops, List.of());
         m.failures.put("spill", "IllegalStateException: disk full");
         Map<String, String> verdict = new LinkedHashMap<>();
