@@ -273,11 +273,12 @@ final class ReportWriter {
                 + "(%d MiB) through a pool with a %d KiB memory limit (%.1f%% of the pages fit, so about %.0f%% of pins "
                 + "miss), backend `%s`; in the same rounds, interleaved in rotating order: `spw_bench` O_DIRECT `pread` "
                 + "of the same file on the same number of threads, and `FileChannel` with `ExtendedOpenOption.DIRECT`. "
-                + "%,d reads per thread per round, %d rounds after a warm-up round. Aggregate reads per second.%n%n",
+                + "%,d reads per thread per round, %d rounds after warm-up rounds for %.0f s (at least one). "
+                + "Aggregate reads per second.%n%n",
                 m.miss.dataPages(), c.file(), c.fileMiB(), c.memoryLimit() >> 10,
                 100.0 * c.memoryLimit() / 4096 / m.miss.dataPages(),
                 100 - 100.0 * c.memoryLimit() / 4096 / m.miss.dataPages(), m.miss.backend(), c.opsPerThread(),
-                c.rounds()));
+                c.rounds(), c.warmupSeconds()));
         md.append("| threads | Spillway reads/s | native harness reads/s | FileChannel DIRECT reads/s | vs native | vs "
                 + "FileChannel |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
         Chart chart = new Chart("Miss path: random 4 KiB reads per second", "threads", "reads/s");
