@@ -89,7 +89,7 @@ class BufferPoolStressTest extends PoolTestBase {
                     PageFile f = files[fi];
                     long page = 1 + r.nextInt(PAGES);
                     int op = r.nextInt(100);
-                    // at most 3 threads x 2 pins x 8 KiB are pinned at once, a quarter of the limit, so a
+                    // at most 3 threads x 2 pins x 8 KiB are pinned at once, half the smaller limit, so a
                     // MemoryLimitExceededException here would be a false "all pinned" and fails the test
                     if (op < 45 && page % THREADS == me) {
                         int slot = (int) (fi * PAGES + page);

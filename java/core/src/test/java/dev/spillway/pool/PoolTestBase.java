@@ -60,16 +60,21 @@ abstract class PoolTestBase {
         assertEquals(0, Backends.liveCodecs(), "zstd codecs (native contexts) leaked");
     }
 
+    /** The word {@link #fill} writes at {@code off} of the page. */
+    static long pattern(PageHandle h, long seed, int off) {
+        return seed * 31 + h.pageNumber() * 1_000_003L + off;
+    }
+
     /** Fills a page with a pattern derived from (seed, page). */
     static void fill(PageHandle h, long seed) {
         for (int off = 0; off + 8 <= h.size(); off += 8) {
-            h.putLong(off, seed * 31 + h.pageNumber() * 1_000_003L + off);
+            h.putLong(off, pattern(h, seed, off));
         }
     }
 
     static void check(PageHandle h, long seed) {
         for (int off = 0; off + 8 <= h.size(); off += 8) {
-            long want = seed * 31 + h.pageNumber() * 1_000_003L + off;
+            long want = pattern(h, seed, off);
             if (h.getLong(off) != want) {
                 throw new AssertionError("page " + h.pageNumber() + " of " + h.file().path() + " at " + off + ": "
                         + h.getLong(off) + " != " + want);
