@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -60,6 +61,22 @@ static void test_crc32c(void) {
             CHECK_EQ(spw_crc32c(7, buf + off, len), spw_crc32c_software(7, buf + off, len));
         }
     }
+    /* ... and past the lengths where the hardware path runs three chains and joins them (3 x 256
+       and 3 x 8192 bytes): every length around those edges, a page, a spill block, and lengths
+       that leave each kind of remainder */
+    int64_t big = 3 * 262144 + 4099;
+    unsigned char *large = malloc((size_t)big);
+    CHECK(large != NULL);
+    fill_random(large, big);
+    for (int64_t len = 760; len < 800; len++) CHECK_EQ(spw_crc32c(3, large + 1, len), spw_crc32c_software(3, large + 1, len));
+    for (int64_t len = 24570; len < 24600; len++) CHECK_EQ(spw_crc32c(3, large + 5, len), spw_crc32c_software(3, large + 5, len));
+    int64_t lengths[] = {4092, 4096, 262144, 262144 + 768 + 9, 3 * 262144 + 4096, big - 3};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        CHECK_EQ(spw_crc32c(0, large + 3, lengths[i]), spw_crc32c_software(0, large + 3, lengths[i]));
+    }
+    /* continuing across a block edge equals one pass */
+    CHECK_EQ(spw_crc32c(spw_crc32c(0, large, 10000), large + 10000, 30000), spw_crc32c(0, large, 40000));
+    free(large);
     CHECK_EQ(spw_crc32c(5, NULL, 10), 5u);
     CHECK_EQ(spw_crc32c(5, buf, -1), 5u);
 }
