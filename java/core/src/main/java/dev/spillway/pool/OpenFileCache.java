@@ -25,6 +25,8 @@ final class OpenFileCache {
     private final LinkedHashMap<StandardPageFile, Boolean> open = new LinkedHashMap<>(16, 0.75f, true); // guarded by this
     private long opens; // guarded by this
     private long closes; // guarded by this
+    /** Threads waiting in {@link #makeRoom} for a descriptor to be released: only then does a release notify. */
+    private int waiters; // guarded by this
 
     OpenFileCache(IoBackend backend, int limit) {
         this.backend = backend;
@@ -39,9 +41,15 @@ final class OpenFileCache {
         opens++;
     }
 
-    /** The file's descriptor, reopened if the cache had closed it; pair with {@link #release}. */
-    synchronized IoFile acquire(StandardPageFile f, String op) {
+    /**
+     * The file's descriptor, reopened if the cache had closed it; pair with {@link #release}. The
+     * operation, for the error if the file was closed, is {@code verb} on page {@code page}, or on
+     * the file where {@code page} is negative; its name is built only then, so that a page read
+     * (every miss) builds no string.
+     */
+    synchronized IoFile acquire(StandardPageFile f, String verb, long page) {
         if (f.closed) {
+            String op = page >= 0 ? verb + " page " + page + " of" : verb;
             throw new ClosedException(op + ": page file " + f.path() + " is closed");
         }
         if (f.io != null) {
@@ -57,7 +65,7 @@ final class OpenFileCache {
     }
 
     synchronized void release(StandardPageFile f) {
-        if (--f.inUse == 0) {
+        if (--f.inUse == 0 && waiters > 0) {
             notifyAll();
         }
     }
@@ -79,10 +87,13 @@ final class OpenFileCache {
                 }
             }
             if (!closed) {
+                waiters++;
                 try {
                     wait();
                 } catch (InterruptedException e) {
                     interrupted = true; // an I/O in flight finishes soon; keep the interrupt for the caller
+                } finally {
+                    waiters--;
                 }
             }
         }

@@ -347,7 +347,7 @@ final class StandardPageFile implements PageFile {
             throw new IllegalArgumentException(op + " page " + page + " of " + path + ": out of range, the file has "
                     + pageCount + " pages (data pages 1.." + (pageCount - 1) + ")");
         }
-        if (unavailable.contains(page)) {
+        if (!unavailable.isEmpty() && unavailable.contains(page)) { // (no boxing while no page is free)
             throw new IllegalArgumentException(op + " page " + page + " of " + path + ": the page is free (freed and not"
                     + " allocated again)");
         }
@@ -427,7 +427,7 @@ final class StandardPageFile implements PageFile {
         try (AlignedBuffer buf = backend.allocate(PageFileFormat.HEADER_BYTES)) {
             PageFileFormat.encodeHeader(backend, buf.buffer(),
                     new PageFileFormat.Header(pageSize, pageCount, head, freeSize));
-            IoFile f = cache.acquire(this, "write header of");
+            IoFile f = cache.acquire(this, "write header of", -1);
             try {
                 long counted = pageCount * pageSize;
                 if (f.size() < counted) {
@@ -465,7 +465,7 @@ final class StandardPageFile implements PageFile {
     /** Reads a data page from disk into {@code dst} at {@code base} (a frame's place in its slab) and checks it. */
     void readPage(long page, ByteBuffer dst, int base) {
         OpenFileCache cache = manager.fileCache();
-        IoFile f = cache.acquire(this, "read page " + page + " of");
+        IoFile f = cache.acquire(this, "read", page);
         int read;
         long size;
         try {
@@ -488,7 +488,7 @@ final class StandardPageFile implements PageFile {
     /** Writes one whole page (already sealed), {@code src} from {@code base}, at its place in the file. */
     void write(String op, long page, ByteBuffer src, int base) {
         OpenFileCache cache = manager.fileCache();
-        IoFile f = cache.acquire(this, op + " page " + page + " of");
+        IoFile f = cache.acquire(this, op, page);
         try {
             f.write(src, base, pageSize, page * pageSize);
         } finally {
@@ -498,7 +498,7 @@ final class StandardPageFile implements PageFile {
 
     void sync() {
         OpenFileCache cache = manager.fileCache();
-        IoFile f = cache.acquire(this, "sync");
+        IoFile f = cache.acquire(this, "sync", -1);
         try {
             f.sync();
         } finally {

@@ -323,6 +323,53 @@ class BufferPoolTest extends PoolTestBase {
         assertEquals(0, m.openDescriptors());
     }
 
+    /**
+     * One descriptor for three files read by three threads, each missing on every pin: a read
+     * waits while another file's read holds the only descriptor, and the release of that read
+     * wakes it. Every thread finishes (a lost wake-up would hang it) and reads what was written.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void threadsShareOneDescriptorAndWaitForIt(IoBackend b) throws Exception {
+        StandardBufferManager m = manager(BufferManager.builder().backend(b).memoryLimit(3 * PS).maxOpenFiles(1));
+        int files = 3;
+        int pages = 8;
+        List<PageFile> fs = new ArrayList<>();
+        for (int i = 0; i < files; i++) {
+            PageFile f = m.createPageFile(dir.resolve("w" + i + ".pf"), PS);
+            for (int j = 0; j < pages; j++) {
+                write(f, f.allocatePage(), i);
+            }
+            f.flush();
+            fs.add(f);
+        }
+        long opensBefore = m.descriptorOpens();
+        ExecutorService ex = Executors.newFixedThreadPool(files);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int i = 0; i < files; i++) {
+                PageFile f = fs.get(i);
+                int seed = i;
+                done.add(ex.submit(() -> {
+                    for (int round = 0; round < 40; round++) {
+                        for (int j = 1; j <= pages; j++) { // 3 frames for 24 pages: nearly every pin reads
+                            verify(f, j, seed);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> d : done) {
+                d.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            ex.shutdownNow();
+        }
+        assertTrue(m.openDescriptors() <= 1, "descriptors open: " + m.openDescriptors());
+        assertTrue(m.descriptorOpens() - opensBefore >= files, "the descriptor changed hands "
+                + (m.descriptorOpens() - opensBefore) + " times");
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void builderDefaultsAndPolicyNames(IoBackend b) {
