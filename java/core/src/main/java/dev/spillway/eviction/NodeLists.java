@@ -4,14 +4,21 @@ import java.util.Arrays;
 
 /**
  * Nodes in parallel primitive arrays, threaded into a fixed number of doubly linked lists by
- * index (no node objects, so no allocation and no pointer chasing through the heap), plus a map
- * from key to node.
+ * index (no node objects, so no allocation and no pointer chasing through the heap), plus an
+ * index from key to node.
  *
  * <p>Layout: node {@code i} is {@code key[i]}, {@code prev[i]}, {@code next[i]}, {@code list[i]}
  * (which list it is on) and one policy-defined byte {@code mark[i]} (a reference bit, a
  * frequency). Nodes {@code 0 .. lists-1} are the lists' sentinels, so every list is circular and
  * linking never tests for an empty list. Freed nodes form a stack through {@code next}. The arrays
- * double when full and never shrink: a policy's footprint is that of its largest population.
+ * grow by half when full and never shrink: a policy's footprint is that of its largest population.
+ *
+ * <p>The index is an open-addressing table of node numbers alone ({@code int}), probed linearly
+ * and compared through {@code key[]}, at most half full, with backward-shift deletion (no
+ * tombstones). A node thus costs 27 bytes with a second plane (18 without) plus 8 to 16 for its
+ * index slots: the footprint matters because LIRS keeps four history nodes per cached key (see
+ * {@code PolicyFootprintTest}). A table of keys and values would cost 24 to 48 bytes per node; the
+ * price is one look into {@code key[]} per probe.
  *
  * <p>A policy that needs a node on two lists at once (LIRS: the recency stack and the HIR queue)
  * asks for a second <em>plane</em> of lists: {@code prev2}, {@code next2}, {@code list2}, with its
@@ -23,7 +30,9 @@ import java.util.Arrays;
 final class NodeLists {
     static final int NIL = -1;
 
-    final LongIntHashMap index;
+    private static final int MIN_SLOTS = 16;
+    private int[] slots; // node numbers, NIL where empty; a power of two long
+    private int indexed;
     long[] key;
     int[] prev;
     int[] next;
@@ -57,7 +66,8 @@ final class NodeLists {
         mark = new byte[capacity];
         sizes = new int[lists];
         sizes2 = new int[lists2];
-        index = new LongIntHashMap(expected);
+        slots = new int[slotsFor(expected)];
+        Arrays.fill(slots, NIL);
         for (int s = 0; s < lists; s++) {
             prev[s] = s;
             next[s] = s;
@@ -78,11 +88,88 @@ final class NodeLists {
 
     /** The node holding {@code k}, or {@link #NIL}. */
     int find(long k) {
-        return index.get(k);
+        int mask = slots.length - 1;
+        for (int i = home(k, mask);; i = (i + 1) & mask) {
+            int n = slots[i];
+            if (n == NIL || key[n] == k) {
+                return n;
+            }
+        }
+    }
+
+    /** Keys in the index: the nodes on some list. */
+    int indexed() {
+        return indexed;
+    }
+
+    private static int home(long k, int mask) {
+        return (int) LongIntHashMap.mix(k) & mask; // page keys are often dense ranges, which would cluster
+    }
+
+    /** Table size for {@code n} keys: a power of two at least twice {@code n}. */
+    private static int slotsFor(long n) {
+        long c = Math.max(MIN_SLOTS, Long.highestOneBit(Math.max(1, 2 * n - 1)) << 1);
+        if (c > 1 << 30) {
+            throw new IllegalStateException("index too large: " + n + " keys");
+        }
+        return (int) c;
+    }
+
+    /** The empty slot where {@code k} goes; {@code k} must not be indexed yet. */
+    private int freeSlotFor(long k) {
+        int mask = slots.length - 1;
+        int i = home(k, mask);
+        for (int m; (m = slots[i]) != NIL; i = (i + 1) & mask) {
+            if (key[m] == k) {
+                throw new IllegalStateException("key " + k + " already has node " + m);
+            }
+        }
+        return i;
+    }
+
+    /** Puts node {@code n} into {@code slot} (from {@link #freeSlotFor}); doubles the table past half full. */
+    private void index(int n, int slot) {
+        slots[slot] = n;
+        if (++indexed * 2 > slots.length) {
+            int[] old = slots;
+            slots = new int[slotsFor(indexed)];
+            Arrays.fill(slots, NIL);
+            int mask = slots.length - 1;
+            for (int m : old) {
+                if (m != NIL) {
+                    int j = home(key[m], mask);
+                    while (slots[j] != NIL) {
+                        j = (j + 1) & mask;
+                    }
+                    slots[j] = m;
+                }
+            }
+        }
+    }
+
+    /** Drops node {@code n} from the index; backward shift moves later nodes of its probe run into the hole. */
+    private void unindex(int n) {
+        int mask = slots.length - 1;
+        int hole = home(key[n], mask);
+        for (int m; (m = slots[hole]) != n; hole = (hole + 1) & mask) {
+            if (m == NIL) {
+                throw new IllegalStateException("node " + n + " (key " + key[n] + ") is not indexed");
+            }
+        }
+        for (int i = (hole + 1) & mask, m; (m = slots[i]) != NIL; i = (i + 1) & mask) {
+            // The node at i may fill the hole only if its home is not in (hole, i], cyclically.
+            if (((i - home(key[m], mask)) & mask) >= ((i - hole) & mask)) {
+                slots[hole] = m;
+                hole = i;
+            }
+        }
+        slots[hole] = NIL;
+        indexed--;
     }
 
     /** A fresh node for {@code k}, indexed but on no list yet; the caller links it. */
     int allocate(long k) {
+        int slot = freeSlotFor(k);
         int n;
         if (freeHead != NIL) {
             n = freeHead;
@@ -101,7 +188,7 @@ final class NodeLists {
         if (list2 != null) {
             list2[n] = -1;
         }
-        index.put(k, n);
+        index(n, slot);
         return n;
     }
 
@@ -113,7 +200,7 @@ final class NodeLists {
         if (list2 != null && list2[n] >= 0) {
             unlink2(n);
         }
-        index.remove(key[n]);
+        unindex(n);
         list[n] = -1;
         next[n] = freeHead;
         freeHead = n;
@@ -262,8 +349,17 @@ final class NodeLists {
                 }
             }
         }
-        if (linked + linkedOnlyOnPlane2 != index.size()) {
-            throw new IllegalStateException(index.size() + " keys indexed but " + (linked + linkedOnlyOnPlane2) + " on lists");
+        if (linked + linkedOnlyOnPlane2 != indexed) {
+            throw new IllegalStateException(indexed + " keys indexed but " + (linked + linkedOnlyOnPlane2) + " on lists");
+        }
+        int inTable = 0;
+        for (int m : slots) {
+            if (m != NIL) {
+                inTable++;
+            }
+        }
+        if (inTable != indexed) {
+            throw new IllegalStateException(inTable + " index slots used, count says " + indexed);
         }
     }
 
@@ -276,7 +372,7 @@ final class NodeLists {
             if (tag[n] != l) {
                 throw new IllegalStateException("node " + n + " on list " + l + " is tagged " + tag[n]);
             }
-            if (index.get(key[n]) != n) {
+            if (find(key[n]) != n) {
                 throw new IllegalStateException("key " + key[n] + " of node " + n + " is not indexed to it");
             }
             if (++count > used) {
@@ -290,7 +386,7 @@ final class NodeLists {
     }
 
     private void grow() {
-        int capacity = key.length * 2;
+        int capacity = key.length + (key.length >> 1);
         key = Arrays.copyOf(key, capacity);
         prev = Arrays.copyOf(prev, capacity);
         next = Arrays.copyOf(next, capacity);

@@ -168,6 +168,6 @@ public final class S3FifoPolicy implements EvictionPolicy, Validated {
 
     @Override
     public int size() {
-        return nodes.index.size();
+        return nodes.indexed();
     }
 }

@@ -289,6 +289,6 @@ public final class WTinyLfuPolicy implements EvictionPolicy, Validated {
 
     @Override
     public int size() {
-        return nodes.index.size();
+        return nodes.indexed();
     }
 }

@@ -2,6 +2,7 @@ package dev.spillway.eviction;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
@@ -9,7 +10,7 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The primitive building blocks: the long-to-int map, the ghost queue and the frequency sketch. */
+/** The primitive building blocks: the node lists and their index, the long-to-int map, the ghost queue and the frequency sketch. */
 class StructuresTest {
     @Test
     void mapMatchesHashMapUnderRandomPutsAndRemoves() {
@@ -33,6 +34,47 @@ class StructuresTest {
             assertEquals(e.getValue(), map.get(e.getKey()));
         }
         assertEquals(LongIntHashMap.ABSENT, map.get(Long.MIN_VALUE));
+    }
+
+    /**
+     * The node index (node numbers only, compared through the key array) agrees with a HashMap
+     * while nodes come and go, the table grows and backward shifts fill the holes; a key allocated
+     * twice and a node freed twice are refused instead of corrupting it.
+     */
+    @Test
+    void nodeIndexMatchesHashMapUnderRandomAllocationsAndFrees() {
+        Random rnd = new Random(11);
+        NodeLists nodes = new NodeLists(1, 4);
+        Map<Long, Integer> ref = new HashMap<>();
+        for (int i = 0; i < 200_000; i++) {
+            long k = rnd.nextInt(3) == 0 ? rnd.nextLong() : rnd.nextInt(5_000) * 1024L;
+            Integer n = ref.get(k);
+            assertEquals(n == null ? NodeLists.NIL : n, nodes.find(k));
+            if (n != null && rnd.nextInt(2) == 0) {
+                nodes.free(n);
+                ref.remove(k);
+            } else if (n == null) {
+                int m = nodes.allocate(k);
+                nodes.linkLast(0, m);
+                ref.put(k, m);
+            }
+            if (i % 20_000 == 0) {
+                nodes.validate();
+            }
+        }
+        nodes.validate();
+        assertEquals(ref.size(), nodes.indexed());
+        for (Map.Entry<Long, Integer> e : ref.entrySet()) {
+            assertEquals(e.getValue(), nodes.find(e.getKey()));
+        }
+        long k = ref.keySet().iterator().next();
+        IllegalStateException twice = assertThrows(IllegalStateException.class, () -> nodes.allocate(k));
+        assertTrue(twice.getMessage().contains("key " + k + " already has node"), twice.getMessage());
+        nodes.validate();
+        assertEquals(ref.size(), nodes.indexed());
+        int n = ref.get(k);
+        nodes.free(n);
+        assertThrows(IllegalStateException.class, () -> nodes.free(n));
     }
 
     @Test

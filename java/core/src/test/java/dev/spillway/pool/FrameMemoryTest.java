@@ -14,7 +14,7 @@ import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
 import dev.spillway.testing.FaultInjectingBackend;
 import dev.spillway.testing.FaultInjectingBackend.Op;
-import java.util.HashMap;
+import dev.spillway.testing.HeapHistogram;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -494,11 +494,11 @@ class FrameMemoryTest extends PoolTestBase {
         int n = 8192;
         StandardBufferManager m = manager(BufferManager.builder().backend(backend).memoryLimit(2L * n * 4096));
         PageFile f = m.createPageFile(dir.resolve("heap.pf"), 4096);
-        Map<String, Long> before = histogram();
+        Map<String, Long> before = HeapHistogram.live();
         for (int i = 0; i < n; i++) {
             f.allocatePage();
         }
-        Map<String, Long> after = histogram();
+        Map<String, Long> after = HeapHistogram.live();
         String[] counted = {"dev.spillway.pool.Frame", "[Ldev.spillway.pool.Frame;", "dev.spillway.pool.FrameMemory$Slab",
                 "dev.spillway.io.AlignedBuffer", "java.nio.DirectByteBuffer"};
         StringBuilder detail = new StringBuilder();
@@ -514,28 +514,5 @@ class FrameMemoryTest extends PoolTestBase {
         assertTrue(perPage <= goal, String.format("%.1f bytes of heap per resident page on %s, goal %.0f:%s", perPage,
                 backend.kind(), goal, detail));
         assertEquals(n, m.residentPages());
-    }
-
-    /**
-     * Live bytes per class name, after a full GC (the diagnostic command jmap -histo:live uses).
-     * Through reflection: the tests compile inside module dev.spillway, which does not read
-     * java.management, and run on the class path, where everything is readable.
-     */
-    private static Map<String, Long> histogram() throws Exception {
-        Object server = Class.forName("java.lang.management.ManagementFactory").getMethod("getPlatformMBeanServer")
-                .invoke(null);
-        Class<?> objectName = Class.forName("javax.management.ObjectName");
-        Object name = objectName.getConstructor(String.class).newInstance("com.sun.management:type=DiagnosticCommand");
-        String text = (String) Class.forName("javax.management.MBeanServerConnection")
-                .getMethod("invoke", objectName, String.class, Object[].class, String[].class)
-                .invoke(server, name, "gcClassHistogram", new Object[] {new String[0]}, new String[] {String[].class.getName()});
-        Map<String, Long> bytes = new HashMap<>();
-        for (String line : text.split("\n")) {
-            String[] cols = line.trim().split("\\s+");
-            if (cols.length >= 4 && cols[0].endsWith(":")) { // "num: instances bytes class (module)"
-                bytes.merge(cols[3], Long.parseLong(cols[2]), Long::sum);
-            }
-        }
-        return bytes;
     }
 }
