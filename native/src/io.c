@@ -17,26 +17,20 @@ int spw_open(const char *path, int flags, int mode, int *out_direct) {
     if (flags & SPW_O_NOFOLLOW) oflags |= O_NOFOLLOW;
     if (flags & SPW_O_TRUNC) oflags |= O_TRUNC;
     *out_direct = 0;
-    if (flags & SPW_O_DIRECT) {
-        int fd;
-        do {
-            fd = open(path, oflags | O_DIRECT, (mode_t)mode);
-        } while (fd < 0 && errno == EINTR);
-        if (fd >= 0) {
-            *out_direct = 1;
-            return fd;
-        }
-        if (errno != EINVAL) {
-            return -errno;
-        }
-        /* The file system refuses O_DIRECT (tmpfs, some FUSE): open buffered, *out_direct = 0 says so.
-         * With O_CREAT|O_EXCL the failed attempt created nothing: open(2) checks flags before creating. */
-    }
+    /* Open without O_DIRECT, then ask for it with fcntl: Linux creates the file before open(2)
+     * refuses O_DIRECT (tmpfs before 6.6, ramfs, some FUSE), so trying O_DIRECT first would leave
+     * an empty file behind and make a retry with O_EXCL fail with EEXIST. */
     int fd;
     do {
         fd = open(path, oflags, (mode_t)mode);
     } while (fd < 0 && errno == EINTR);
-    return fd >= 0 ? fd : -errno;
+    if (fd < 0) return -errno;
+    if (flags & SPW_O_DIRECT) {
+        int fl = fcntl(fd, F_GETFL);
+        /* EINVAL: the file system refuses O_DIRECT; stay buffered, *out_direct = 0 says so. */
+        if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) *out_direct = 1;
+    }
+    return fd;
 }
 
 int spw_close(int fd) {

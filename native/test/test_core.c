@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -183,6 +185,47 @@ static void test_mapped_memory(void) {
         CHECK(odd[0] == 0x5A && all_bytes(odd + 1, page + 9, 0));
         CHECK_EQ(spw_unmap(odd, page + 10), 0);
     }
+}
+
+/* A file system that refuses O_DIRECT (ramfs; tmpfs before Linux 6.6): a new file opened with
+ * O_CREAT|O_EXCL|O_DIRECT is created once, buffered, and says so. Needs root to mount ramfs;
+ * skipped (and said) where mounting is not allowed. */
+static void test_no_direct_file_system(void) {
+    char mnt[600];
+    path_of(mnt, sizeof mnt, "ramfs-XXXXXX");
+    if (mkdtemp(mnt) == NULL) {
+        CHECK(0);
+        return;
+    }
+    if (mount("ramfs", mnt, "ramfs", 0, "mode=0700") != 0) {
+        printf("test_core: skipped the O_DIRECT fallback on ramfs: cannot mount it (%s)\n", strerror(errno));
+        rmdir(mnt);
+        return;
+    }
+    char p[700];
+    snprintf(p, sizeof p, "%s/new.dat", mnt);
+    int direct = -1;
+    int fd = spw_open(p, SPW_O_CREAT | SPW_O_EXCL | SPW_O_DIRECT, 0600, &direct);
+    CHECK(fd >= 0);
+    CHECK_EQ(direct, 0);
+    if (fd >= 0) {
+        unsigned char *buf = spw_aligned_alloc(4096, 4096);
+        unsigned char *back = spw_aligned_alloc(4096, 4096);
+        fill_random(buf, 4096);
+        CHECK_EQ(spw_pwrite(fd, buf, 4096, 4096), 4096);
+        CHECK_EQ(spw_pread(fd, back, 4096, 4096), 4096);
+        CHECK(memcmp(buf, back, 4096) == 0);
+        CHECK_EQ(spw_close(fd), 0);
+        spw_aligned_free(buf);
+        spw_aligned_free(back);
+    }
+    CHECK_EQ(spw_open(p, SPW_O_CREAT | SPW_O_EXCL | SPW_O_DIRECT, 0600, &direct), -EEXIST);
+    fd = spw_open(p, SPW_O_DIRECT, 0, &direct); /* an existing file: opened buffered as well */
+    CHECK(fd >= 0 && direct == 0);
+    if (fd >= 0) spw_close(fd);
+    unlink(p);
+    CHECK(umount2(mnt, MNT_DETACH) == 0);
+    rmdir(mnt);
 }
 
 static void test_files(void) {
@@ -418,6 +461,7 @@ int main(void) {
     test_memory();
     test_mapped_memory();
     test_files();
+    test_no_direct_file_system();
     test_codec();
     test_spill_blocks();
     test_spill_file();
