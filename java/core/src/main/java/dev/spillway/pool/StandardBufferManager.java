@@ -363,6 +363,15 @@ public final class StandardBufferManager implements BufferManager {
                 }
                 continue; // someone else inserted it meanwhile
             }
+            if (fr.file != f) {
+                // The key's file id now belongs to another file: f was closed after key() checked
+                // it and the id was reused (or a load of the id's previous file is failing).
+                if (f.closed || f.closing) {
+                    throw new ClosedException("pin page " + page + " of " + f.path() + ": the page file is closed");
+                }
+                waits = backOff(waits);
+                continue;
+            }
             ThreadState ts = state();
             if (!write) {
                 int slot = ts.acquireHazard(fr);

@@ -370,6 +370,80 @@ class BufferPoolTest extends PoolTestBase {
                 + (m.descriptorOpens() - opensBefore) + " times");
     }
 
+    /**
+     * A closed file's id goes to the next file opened. A pin racing the close of its file (delayed
+     * between checking the file and looking its page up) must fail with ClosedException, never
+     * return the page of the file that took the id over. Two files, each holding its own number in
+     * page 1, are opened and closed in turn under the same id while two threads pin page 1 of
+     * whichever is current. Before the fix this returned the other file's page about 25 times a
+     * second here.
+     */
+    @org.junit.jupiter.api.Test
+    void aPinRacingACloseNeverReturnsThePageOfTheFileThatTookItsIdOver() throws Exception {
+        StandardBufferManager m = manager(BufferManager.builder().memoryLimit(64 * PS));
+        Path[] paths = {dir.resolve("a.pf"), dir.resolve("b.pf")};
+        for (int i = 0; i < 2; i++) {
+            try (PageFile f = m.createPageFile(paths[i], PS)) {
+                write(f, f.allocatePage(), 1000 + i);
+            }
+        }
+        java.util.concurrent.ConcurrentHashMap<PageFile, Long> seeds = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicReference<PageFile> current = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong good = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        List<Thread> readers = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            Thread r = new Thread(() -> {
+                while (!stop.get()) {
+                    PageFile f = current.get();
+                    if (f == null) {
+                        continue;
+                    }
+                    try (PageHandle h = f.pin(1, AccessIntent.READ)) {
+                        long expected = seeds.get(f);
+                        if (h.file() != f || h.getLong(0) != pattern(h, expected, 0)) {
+                            wrong.add("pin of page 1 of " + f.path() + " returned page 1 of " + h.file().path());
+                        } else {
+                            good.incrementAndGet();
+                        }
+                    } catch (ClosedException e) {
+                        // the file closed first: the right answer
+                    }
+                }
+            });
+            r.start();
+            readers.add(r);
+        }
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2000);
+        int cycles = 0;
+        try {
+            while (System.nanoTime() < end && wrong.isEmpty()) {
+                PageFile f = m.openPageFile(paths[cycles & 1]);
+                seeds.put(f, 1000L + (cycles & 1));
+                current.set(f);
+                verify(f, 1, 1000 + (cycles & 1)); // loaded under the id the other file had
+                for (;;) {
+                    try {
+                        f.close();
+                        break;
+                    } catch (IllegalStateException pinned) {
+                        Thread.onSpinWait(); // a reader holds the page: close again
+                    }
+                }
+                cycles++;
+            }
+        } finally {
+            stop.set(true);
+            for (Thread r : readers) {
+                r.join();
+            }
+        }
+        System.out.printf("pin racing close: %d open/close cycles, %d good pins%n", cycles, good.get());
+        assertTrue(wrong.isEmpty(), wrong.size() + " wrong pins, first: " + wrong.peek());
+        assertTrue(cycles > 100 && good.get() > 100, cycles + " cycles, " + good.get() + " good pins");
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void builderDefaultsAndPolicyNames(IoBackend b) {
