@@ -533,18 +533,26 @@ public final class StandardBufferManager implements BufferManager {
                 for (;;) {
                     long candidate = f.nextPage();
                     long key = f.keyOf(candidate);
+                    if (fr != null && fr.key != key) {
+                        frameMemory.free(fr); // made for a candidate a concurrent free displaced
+                        fr = null;
+                    }
+                    if (fr == null) {
+                        // The frame before the page is taken from the file: if no memory can be had
+                        // (a slab that cannot be mapped), the free list and page count stay as they were.
+                        // Zero-filled memory (a fresh or discarded slot), written back on flush or eviction.
+                        fr = frameMemory.newFrame(f, key, Frame.DIRTY, false);
+                    }
                     PageTable.Partition part = table.partition(key);
                     long stamp = part.writeLock();
                     try {
-                        if (f.takePage(candidate) < 0) {
-                            continue; // a free pushed another page meanwhile: choose again
-                        }
                         if (part.probe(key) != null) {
                             throw new IllegalStateException("allocate page " + candidate + " of " + f.path()
                                     + ": the page is already resident (internal error)");
                         }
-                        // zero-filled memory (a fresh or discarded slot), written back on flush or eviction
-                        fr = frameMemory.newFrame(f, key, Frame.DIRTY, false);
+                        if (f.takePage(candidate) < 0) {
+                            continue; // a free pushed another page meanwhile: choose again
+                        }
                         part.put(fr);
                         resident = true; // from here on eviction, free or close gives the memory back
                         f.publish(candidate);

@@ -371,6 +371,44 @@ class BufferPoolTest extends PoolTestBase {
     }
 
     /**
+     * An allocation that fails for want of memory (a slab of frames that cannot be mapped) takes
+     * nothing from the file: the page it would have taken, from the free list or past the end, is
+     * the next one allocated, and the file reopens clean. Before the fix the page was lost for good
+     * ("the page is free" on pin, corrupt after reopen).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void anAllocationThatFailsForWantOfMemoryTakesNoPage(IoBackend b) {
+        Path path = dir.resolve("alloc-fails.pf");
+        try (PageFile f = manager(b, 64 * PS).createPageFile(path, PS)) {
+            for (int i = 1; i <= 3; i++) {
+                write(f, f.allocatePage(), i);
+            }
+            f.freePage(2);
+        }
+        for (boolean fromFreeList : new boolean[] {true, false}) {
+            FaultInjectingBackend io = new FaultInjectingBackend(b, 1);
+            StandardBufferManager m = manager(BufferManager.builder().backend(io).memoryLimit(64 * PS));
+            PageFile f = m.openPageFile(path); // no frame yet: the first allocation maps the first slab
+            long pages = f.pageCount();
+            assertEquals(fromFreeList ? 1 : 0, f.freePageCount());
+            io.inject(Op.MAP).times(1);
+            assertThrows(OutOfMemoryError.class, f::allocatePage);
+            assertEquals(pages, f.pageCount(), "page count after an allocation that failed");
+            assertEquals(fromFreeList ? 1 : 0, f.freePageCount(), "free pages after an allocation that failed");
+            long next = f.allocatePage();
+            assertEquals(fromFreeList ? 2 : pages, next, "the page the failed allocation would have taken");
+            write(f, next, 100 + next);
+            f.close();
+            try (PageFile again = m.openPageFile(path)) {
+                for (long p = 1; p < again.pageCount(); p++) {
+                    verify(again, p, p == 1 || p == 3 ? p : 100 + p); // a lost page would read as corrupt
+                }
+            }
+        }
+    }
+
+    /**
      * A closed file's id goes to the next file opened. A pin racing the close of its file (delayed
      * between checking the file and looking its page up) must fail with ClosedException, never
      * return the page of the file that took the id over. Two files, each holding its own number in

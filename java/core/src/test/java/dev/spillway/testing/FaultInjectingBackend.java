@@ -37,6 +37,7 @@ import java.util.function.Predicate;
  * io.inject(Op.READ).interrupt().times(1);                          // the calling thread is interrupted (EINTR's Java twin)
  * io.inject(Op.WRITE).at(o -> o != 0);                              // only writes away from offset 0 (not a page file's header)
  * io.inject(Op.DISCARD).errno(Errno.EINVAL).times(1);               // a failing madvise when a frame's memory goes back
+ * io.inject(Op.MAP).times(1);                                       // a slab of frames that cannot be mapped (OutOfMemoryError)
  * </pre>
  *
  * A failing I/O operation throws the {@link NativeIoException} the real backends throw (with the
@@ -48,7 +49,7 @@ public final class FaultInjectingBackend implements IoBackend {
     /** The operations that can be made to fail. */
     public enum Op {
         OPEN, READ, WRITE, SYNC, ALLOCATE_DISK, TRUNCATE, PUNCH_HOLE, SIZE, SPILL_WRITE, SPILL_READ, COMPRESS,
-        DECOMPRESS, DISCARD
+        DECOMPRESS, DISCARD, MAP
     }
 
     /** One fault: which operation, what happens, when. Configure it with the chained setters. */
@@ -283,6 +284,9 @@ public final class FaultInjectingBackend implements IoBackend {
 
     @Override
     public AlignedBuffer map(int size) {
+        if (check(Op.MAP, null, 0) != null) {
+            throw new OutOfMemoryError("spw_map of " + size + " bytes failed (injected)"); // as the native backends do
+        }
         return delegate.map(size);
     }
 
