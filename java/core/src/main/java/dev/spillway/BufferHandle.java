@@ -4,7 +4,8 @@ import java.nio.ByteBuffer;
 
 /**
  * A pin on a {@link TransientBuffer}: while it is open the buffer stays in memory at the same
- * address. Closing it unpins (once; closing again does nothing). {@link #buffer()} after close is
+ * address, even if the manager is closed meanwhile (the memory is then freed when the last handle
+ * closes). Closing it unpins (once; closing again does nothing). {@link #buffer()} after close is
  * a {@link ClosedException}; a ByteBuffer obtained earlier must not be used after close either,
  * since the memory may then be evicted and freed.
  */

@@ -82,7 +82,10 @@ public interface BufferManager extends AutoCloseable {
     /** What this manager has done so far: page hits and misses, evictions, write-backs, spills, temporary files. */
     BufferManagerStats stats();
 
-    /** Flushes and closes every file, then frees all memory. */
+    /**
+     * Flushes and closes every file, then frees all memory. Fails, leaving the manager open, while
+     * a page is pinned; a transient buffer still pinned keeps its memory until its handles close.
+     */
     @Override
     void close();
 

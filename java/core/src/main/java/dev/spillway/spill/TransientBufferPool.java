@@ -345,8 +345,10 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
     // ---------------------------------------------------------------- close
 
     /**
-     * Frees every buffer (pinned ones too: their handles then refuse access), deletes the temporary
-     * files and releases all memory. The pool stays registered with the accountant but reclaims nothing.
+     * Frees every buffer, deletes the temporary files and releases all memory, except that a pinned
+     * buffer keeps its memory until its last handle closes (then it is freed): a handle promises the
+     * memory stays in place while it is open, and a ByteBuffer taken from it may still be in use.
+     * New pins fail. The pool stays registered with the accountant but reclaims nothing.
      */
     @Override
     public void close() {
@@ -357,6 +359,9 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
         for (Buffer b : live) {
             b.lock.lock();
             try {
+                if (b.state == TransientBuffer.State.PINNED) {
+                    continue; // its memory stays valid until its last handle closes, which frees it (unpin)
+                }
                 b.freeLocked();
             } finally {
                 b.lock.unlock();
@@ -421,6 +426,9 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
         public BufferHandle pin() {
             lock.lock();
             try {
+                if (closed && state != State.FREED) {
+                    throw new ClosedException("pin: " + this + ": the transient buffer pool is closed");
+                }
                 switch (state) {
                     case PINNED:
                         pins++;
@@ -480,9 +488,13 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
             lock.lock();
             try {
                 if (state != State.PINNED) {
-                    return; // freed by close() while pinned
+                    return;
                 }
                 if (--pins > 0) {
+                    return;
+                }
+                if (closed) {
+                    freeLocked(); // the pool closed while this buffer was pinned: its memory goes now
                     return;
                 }
                 if (policy == DestroyPolicy.DROP_ON_UNPIN) {
@@ -593,10 +605,7 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
             if (closed.get()) {
                 throw new ClosedException("buffer(): the handle of " + buffer + " is closed (unpinned)");
             }
-            if (buffer.state() == TransientBuffer.State.FREED) {
-                throw new ClosedException("buffer(): " + buffer + " was freed when its pool closed");
-            }
-            return view;
+            return view; // a pinned buffer's memory stays until its last handle closes, even past the pool's close
         }
 
         @Override

@@ -448,15 +448,34 @@ class TransientBufferPoolTest extends SpillTestSupport {
         assertOnlyKeptEmptyFiles(f.pool.temporaryFiles());
     }
 
+    /**
+     * Closing the pool frees the unpinned buffers at once; a pinned one keeps its memory, readable
+     * and writable through its handle and through a ByteBuffer taken from it, until its last handle
+     * closes. Before, close freed it under the open handle and a kept ByteBuffer crashed the JVM.
+     */
     @ParameterizedTest
     @MethodSource("backends")
-    void handlesAreClosedWhenThePoolCloses(IoBackend backend) {
+    void aPinnedBufferKeepsItsMemoryPastThePoolsCloseUntilItsHandleCloses(IoBackend backend) {
         Fixture f = fixture(backend, LIMIT);
-        BufferHandle h = f.pool.allocate(MemoryTag.EXTENSION, 1000);
+        TransientBuffer unpinned;
+        try (BufferHandle u = f.pool.allocate(MemoryTag.EXTENSION, 1000)) {
+            unpinned = u.transientBuffer();
+        }
+        BufferHandle h = f.pool.allocate(MemoryTag.EXTENSION, BLOCK);
+        java.nio.ByteBuffer view = h.buffer();
+        view.putLong(0, 42);
+        long held = f.accountant.used();
         f.pool.close();
-        assertThrows(ClosedException.class, h::buffer);
-        h.close();
+        assertSame(TransientBuffer.State.FREED, unpinned.state());
+        assertSame(TransientBuffer.State.PINNED, h.transientBuffer().state());
+        assertEquals(42, h.buffer().getLong(0));
+        view.putLong(BLOCK - 8, 7);
+        assertEquals(7, h.buffer().getLong(BLOCK - 8));
+        assertTrue(f.accountant.used() > 0 && f.accountant.used() < held, "only the pinned buffer's memory is held");
+        assertThrows(ClosedException.class, () -> h.transientBuffer().pin(), "no new pins after close");
         assertThrows(ClosedException.class, () -> f.pool.allocate(MemoryTag.EXTENSION, 1000));
+        h.close();
+        assertThrows(ClosedException.class, h::buffer);
         assertSame(TransientBuffer.State.FREED, h.transientBuffer().state());
         assertEquals(0, f.accountant.used());
         assertTrue(SpillwayException.class.isAssignableFrom(ClosedException.class));
