@@ -90,11 +90,15 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
 
     @Override
     public boolean isPinned() {
-        return pinned;
+        return (boolean) PINNED.getOpaque(this);
     }
 
     private Frame frame(String op) {
-        if (!pinned) {
+        // Opaque, not plain: a plain read may be hoisted out of a caller's loop, so a thread using a
+        // handle that another thread closed would go on for good, into memory that now holds
+        // another page. (Using a handle while another thread closes it is still a race; this
+        // bounds it to the accessor in flight.)
+        if (!(boolean) PINNED.getOpaque(this)) {
             throw new ClosedException(op + " on page " + (frame == null ? "?" : frame.page() + " of " + frame.file.path())
                     + ": the handle was closed (the page is unpinned)");
         }

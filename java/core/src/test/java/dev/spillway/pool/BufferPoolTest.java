@@ -409,6 +409,44 @@ class BufferPoolTest extends PoolTestBase {
     }
 
     /**
+     * A handle closed by another thread stops working in the thread using it: its next access
+     * throws ClosedException. The reader's loop runs long enough to be compiled; before the fix
+     * the compiler kept the "pinned" check out of the loop and the reader never saw the close.
+     */
+    @org.junit.jupiter.api.Test
+    void aHandleClosedOnAnotherThreadStopsAReaderInALoop() throws Exception {
+        // Not closed by the base class: while a runaway reader still loops, closing would unmap its page.
+        BufferManager m = BufferManager.builder().memoryLimit(64 * PS).build();
+        PageFile f = m.createPageFile(dir.resolve("cross.pf"), PS);
+        long p = f.allocatePage();
+        write(f, p, 5);
+        PageHandle h = f.pin(p, AccessIntent.READ);
+        java.util.concurrent.atomic.AtomicReference<Throwable> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
+        CountDownLatch running = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            long sum = 0;
+            running.countDown();
+            try {
+                for (;;) {
+                    sum += h.getLong(8);
+                }
+            } catch (Throwable e) {
+                stoppedBy.set(e);
+            }
+        });
+        reader.setDaemon(true); // if it never stops, it must not keep the test JVM alive
+        reader.start();
+        running.await();
+        Thread.sleep(1500); // C2 compiles the loop meanwhile
+        h.close();
+        reader.join(10_000);
+        assertFalse(reader.isAlive(), "the reader did not see its handle closed within 10 s");
+        assertTrue(stoppedBy.get() instanceof ClosedException, "stopped by " + stoppedBy.get());
+        verify(f, p, 5);
+        m.close();
+    }
+
+    /**
      * A closed file's id goes to the next file opened. A pin racing the close of its file (delayed
      * between checking the file and looking its page up) must fail with ClosedException, never
      * return the page of the file that took the id over. Two files, each holding its own number in
