@@ -202,6 +202,7 @@ public final class StandardBufferManager implements BufferManager {
     private final LongAdder pagesWrittenBack = new LongAdder();
     private final LongAdder pagesMoved = new LongAdder();
     private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
+    private final Map<Object, StandardPageFile> filesByIdentity = new HashMap<>(); // guarded by files
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
     /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
@@ -325,6 +326,14 @@ public final class StandardBufferManager implements BufferManager {
             if (files.containsKey(abs)) {
                 throw new IllegalStateException(op + " " + abs + ": the file is already open in this buffer manager");
             }
+            // The same file under another name (a symbolic or hard link) would get a second cache
+            // and a second free list, and the two would hand out the same pages: compare the file's
+            // identity (device and inode), not only its name.
+            StandardPageFile same = filesByIdentity.get(identityOf(abs));
+            if (same != null) {
+                throw new IllegalStateException(op + " " + abs + ": the file is already open in this buffer manager as "
+                        + same.path());
+            }
             int id = fileIds.nextClearBit(1);
             if (id > MAX_FILE_ID) {
                 throw new IllegalStateException(op + " " + abs + ": " + MAX_FILE_ID + " page files are open, the most");
@@ -332,7 +341,19 @@ public final class StandardBufferManager implements BufferManager {
             StandardPageFile f = opener.open(abs, id);
             fileIds.set(id);
             files.put(abs, f);
+            f.identity = identityOf(abs);
+            filesByIdentity.put(f.identity, f);
             return f;
+        }
+    }
+
+    /** The file's device and inode ({@code fileKey}), or a key of its own when there is none (no such file yet). */
+    private static Object identityOf(Path abs) {
+        try {
+            Object key = java.nio.file.Files.readAttributes(abs, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            return key != null ? key : abs;
+        } catch (java.io.IOException e) {
+            return abs; // not there (yet): the create or open that follows reports it
         }
     }
 
@@ -1022,6 +1043,7 @@ public final class StandardBufferManager implements BufferManager {
         fileCache.remove(f);
         synchronized (files) {
             files.remove(f.path());
+            filesByIdentity.remove(f.identity);
             fileIds.clear(f.fileId);
         }
         SpillwayException lostNow = f.durabilityLost;

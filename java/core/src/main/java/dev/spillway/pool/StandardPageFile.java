@@ -56,6 +56,8 @@ final class StandardPageFile implements PageFile {
     volatile boolean closed;
     /** Set while closing: new pins and allocations are refused. */
     volatile boolean closing;
+    /** The file's device and inode while it is open, the key of the manager's check against opening it twice. Guarded by the manager's files. */
+    Object identity;
     /** Serializes closes of this file; first in the manager's lock order. */
     final Object closeLock = new Object();
 

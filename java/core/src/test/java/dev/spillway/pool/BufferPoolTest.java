@@ -447,6 +447,32 @@ class BufferPoolTest extends PoolTestBase {
     }
 
     /**
+     * The same file under another name (a symbolic link, a hard link) is refused while it is open:
+     * two caches of one file would hand out the same pages and lose one's writes. Before, the check
+     * compared names only and the second open succeeded.
+     */
+    @org.junit.jupiter.api.Test
+    void theSameFileUnderAnotherNameIsRefusedWhileOpen() throws Exception {
+        StandardBufferManager m = manager(BufferManager.builder().memoryLimit(64 * PS));
+        Path real = dir.resolve("real.pf");
+        Path symlink = java.nio.file.Files.createSymbolicLink(dir.resolve("alias.pf"), real);
+        PageFile f = m.createPageFile(real, PS);
+        write(f, f.allocatePage(), 1);
+        Path hardlink = java.nio.file.Files.createLink(dir.resolve("hard.pf"), real);
+        for (Path other : List.of(symlink, hardlink)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.openPageFile(other));
+            assertTrue(e.getMessage().contains(other.toString()) && e.getMessage().contains("already open")
+                    && e.getMessage().contains(real.toString()), e.getMessage());
+        }
+        write(f, f.allocatePage(), 2);
+        f.close();
+        try (PageFile again = m.openPageFile(hardlink)) { // closed: another name may open it now
+            verify(again, 1, 1);
+            verify(again, 2, 2);
+        }
+    }
+
+    /**
      * A closed file's id goes to the next file opened. A pin racing the close of its file (delayed
      * between checking the file and looking its page up) must fail with ClosedException, never
      * return the page of the file that took the id over. Two files, each holding its own number in
