@@ -124,6 +124,14 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
         return f.offset + PageFileFormat.PAGE_HEADER + offset;
     }
 
+    /** Checks the caller's array range, naming the page, as {@link #at} does for the page's. */
+    private static void arrayRange(Frame f, String op, byte[] array, int offset, int length) {
+        if (offset < 0 || length < 0 || offset > array.length - length) {
+            throw new IndexOutOfBoundsException(op + " on page " + f.page() + " of " + f.file.path() + ": array range "
+                    + offset + " (" + length + " bytes) is outside the array of " + array.length + " bytes");
+        }
+    }
+
     @Override
     public PageFile file() {
         return frame("file").file;
@@ -171,7 +179,7 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
     @Override
     public void get(int offset, byte[] dst, int dstOffset, int length) {
         Frame f = frame("get");
-        java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
+        arrayRange(f, "get", dst, dstOffset, length);
         f.bytes().get(at(f, "get", offset, length), dst, dstOffset, length);
     }
 
@@ -196,7 +204,7 @@ final class PinnedHandle extends PinnedHandleFields implements PageHandle {
     @Override
     public void put(int offset, byte[] src, int srcOffset, int length) {
         Frame f = writable("put");
-        java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
+        arrayRange(f, "put", src, srcOffset, length);
         f.bytes().put(at(f, "put", offset, length), src, srcOffset, length);
     }
 

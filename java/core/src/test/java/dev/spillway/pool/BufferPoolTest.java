@@ -98,7 +98,11 @@ class BufferPoolTest extends PoolTestBase {
         IndexOutOfBoundsException oob = assertThrows(IndexOutOfBoundsException.class, () -> h.getLong(PS - 8 - 7));
         assertTrue(oob.getMessage().contains("4088"), oob.getMessage());
         assertThrows(IndexOutOfBoundsException.class, () -> h.getInt(-1));
-        assertThrows(IndexOutOfBoundsException.class, () -> h.get(0, new byte[10], 5, 6));
+        IndexOutOfBoundsException array = assertThrows(IndexOutOfBoundsException.class, () -> h.get(0, new byte[10], 5, 6));
+        assertTrue(array.getMessage().contains("get on page " + page + " of " + p) && array.getMessage().contains("5 (6 bytes)")
+                && array.getMessage().contains("10 bytes"), array.getMessage());
+        assertThrows(IndexOutOfBoundsException.class, () -> h.get(0, new byte[10], -1, 2));
+        assertThrows(IndexOutOfBoundsException.class, () -> h.get(0, new byte[10], 0, Integer.MAX_VALUE));
         h.close();
         ClosedException used = assertThrows(ClosedException.class, () -> h.getLong(0));
         assertTrue(used.getMessage().contains("page " + page) && used.getMessage().contains(p.toString()), used.getMessage());
