@@ -32,8 +32,8 @@ public interface PageHandle extends AutoCloseable {
      * and byte order alone, or {@code duplicate()} it first. It is a view of the frame and must not
      * be used after {@link #close()}: a ByteBuffer cannot be revoked, the handle's accessors can.
      * (What a view kept anyway shows once its page is gone: the standard manager keeps frame memory
-     * mapped until the manager itself is closed, so such a view reads zeros or another page's
-     * bytes, and its writes can corrupt another page, but it does not crash the JVM before then.)
+     * mapped while such a view is reachable, even past the manager's close, so it reads zeros or
+     * another page's bytes, and its writes can corrupt another page, but it does not crash the JVM.)
      */
     ByteBuffer buffer();
 

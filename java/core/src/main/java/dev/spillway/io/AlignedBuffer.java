@@ -30,7 +30,12 @@ public final class AlignedBuffer implements AutoCloseable {
         void free(long address, int size);
     }
 
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+    private static final AtomicLong DEFERRED = new AtomicLong();
+
     private final ByteBuffer buffer;
+    /** What every view of {@link #buffer} keeps reachable (the buffer itself, or the segment it was made from). */
+    private final Object anchor;
     private final long address;
     private final int size;
     private final Deallocator deallocator;
@@ -47,10 +52,15 @@ public final class AlignedBuffer implements AutoCloseable {
     }
 
     AlignedBuffer(ByteBuffer buffer, long address, int size, Deallocator deallocator) {
+        this(buffer, buffer, address, size, deallocator);
+    }
+
+    AlignedBuffer(ByteBuffer buffer, Object anchor, long address, int size, Deallocator deallocator) {
         if (buffer.alignmentOffset(0, IoBackend.ALIGNMENT) != 0 || buffer.capacity() != size) {
             throw new IllegalStateException("backend returned a misaligned or mis-sized buffer");
         }
         this.buffer = buffer;
+        this.anchor = anchor;
         this.address = address;
         this.size = size;
         this.deallocator = deallocator;
@@ -86,6 +96,37 @@ public final class AlignedBuffer implements AutoCloseable {
             LIVE_COUNT.decrementAndGet();
             deallocator.free(address, size);
         }
+    }
+
+    /**
+     * Closes this buffer like {@link #close()}, but gives its memory back only once no view of it
+     * is reachable any more (a {@link java.lang.ref.Cleaner} frees it then): a ByteBuffer kept
+     * past the rules reads what the memory holds (zeros, once the caller has discarded it) instead
+     * of crashing the JVM on unmapped memory. For memory that outlives its owner by design, such as
+     * the buffer manager's slabs of frames when the manager closes; counted by {@link #deferredCount}
+     * until freed.
+     */
+    public void closeWhenUnreachable() {
+        if (CLOSED.compareAndSet(this, 0, 1)) {
+            LIVE_BYTES.addAndGet(-size);
+            LIVE_COUNT.decrementAndGet();
+            DEFERRED.incrementAndGet();
+            Deallocator d = deallocator; // the action must not capture this, nor the buffer
+            long a = address;
+            int n = size;
+            CLEANER.register(anchor, () -> {
+                try {
+                    d.free(a, n);
+                } finally {
+                    DEFERRED.decrementAndGet();
+                }
+            });
+        }
+    }
+
+    /** Buffers closed by {@link #closeWhenUnreachable} whose memory is not yet freed. */
+    public static long deferredCount() {
+        return DEFERRED.get();
     }
 
     /** Whether this buffer's memory goes back through {@code d}: which backend made it, and how. */

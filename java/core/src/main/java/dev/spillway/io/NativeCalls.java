@@ -55,6 +55,20 @@ interface NativeCalls {
     /** A direct ByteBuffer over {@code size} bytes at {@code address}. */
     ByteBuffer wrap(long address, int size);
 
+    /**
+     * {@link #wrap} and the object every view of that buffer (slice, duplicate) keeps reachable, so
+     * that the memory can be freed once it is unreachable ({@link AlignedBuffer#closeWhenUnreachable}):
+     * the buffer itself where it was made by JNI's NewDirectByteBuffer (its views point back to it).
+     */
+    default Wrapped wrapAnchored(long address, int size) {
+        ByteBuffer b = wrap(address, size);
+        return new Wrapped(b, b);
+    }
+
+    /** A wrapped buffer and the object its views keep reachable. */
+    record Wrapped(ByteBuffer buffer, Object anchor) {
+    }
+
     int crc32c(int crc, ByteBuffer buf, int offset, int length);
 
     /** spw_codec_new; 0 on failure. */

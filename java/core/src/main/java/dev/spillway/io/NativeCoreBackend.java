@@ -82,7 +82,8 @@ final class NativeCoreBackend implements IoBackend {
         if (address == 0) {
             throw new OutOfMemoryError("spw_map of " + size + " bytes failed");
         }
-        return new AlignedBuffer(calls.wrap(address, size), address, size, unmap);
+        NativeCalls.Wrapped w = calls.wrapAnchored(address, size);
+        return new AlignedBuffer(w.buffer(), w.anchor(), address, size, unmap);
     }
 
     @Override

@@ -55,7 +55,8 @@ import java.util.function.LongSupplier;
  * what the discarding backends pay plus the slab's share, and each slab remembers its frames
  * (4 bytes a slot) so that it can be emptied. A slot reused for an allocation is zeroed first.
  *
- * <p><b>Slabs stay mapped until {@link #close}</b> where memory is discarded. A size class maps a new slab only when none
+ * <p><b>Slabs stay mapped until {@link #close}</b> where memory is discarded (and past it, while a
+ * view of them is reachable). A size class maps a new slab only when none
  * of its slabs has room, so its slabs never hold more than its peak of frames in use plus one
  * slab: address space, bounded by the memory limit, while the physical memory of every free slot
  * has been discarded. Two reasons not to unmap a slab that becomes empty: a page size in steady
@@ -625,14 +626,28 @@ final class FrameMemory implements AutoCloseable {
         }
     }
 
-    /** Frees every slab; frames still pointing into them must not be used afterwards. */
+    /**
+     * Frees every slab. Where memory is discarded, a slab's physical memory goes now and its
+     * mapping once no view of it is reachable: a {@code PageHandle.buffer()} view kept past its
+     * unpin (which the javadoc forbids) then reads zeros instead of crashing the JVM on unmapped
+     * memory. Elsewhere the slab is a direct ByteBuffer, which the garbage collector frees the same way.
+     */
     @Override
     public synchronized void close() {
         closed = true;
         draining = null;
         for (SizeClass c : classes) {
             for (Slab s : c.all) {
-                s.memory.close();
+                if (discards) {
+                    try {
+                        backend.discard(s.memory, 0, s.memory.size());
+                    } catch (RuntimeException e) {
+                        // madvise refused (it does not on our own mapping): the memory goes with the mapping
+                    }
+                    s.memory.closeWhenUnreachable();
+                } else {
+                    s.memory.close();
+                }
             }
             c.all.clear();
             c.withRoom = null;

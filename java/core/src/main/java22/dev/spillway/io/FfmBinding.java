@@ -307,6 +307,13 @@ final class FfmBinding implements NativeCalls {
     }
 
     @Override
+    public Wrapped wrapAnchored(long address, int size) {
+        // A segment's buffer and all its views refer to the segment, not to the first buffer.
+        MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(size);
+        return new Wrapped(segment.asByteBuffer(), segment);
+    }
+
+    @Override
     public int crc32c(int crc, ByteBuffer buf, int offset, int length) {
         try {
             MemorySegment seg = segment(buf, offset, length);

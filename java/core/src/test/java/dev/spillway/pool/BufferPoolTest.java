@@ -15,6 +15,7 @@ import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.SpillwayException;
 import dev.spillway.eviction.EvictionPolicies;
+import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
 import dev.spillway.testing.FaultInjectingBackend;
@@ -474,6 +475,48 @@ class BufferPoolTest extends PoolTestBase {
             verify(again, 1, 1);
             verify(again, 2, 2);
         }
+    }
+
+    /**
+     * A page's buffer() view kept past its unpin (which the javadoc forbids) and past the
+     * manager's close reads what the memory holds, zeros where memory is discarded, and never
+     * crashes the JVM: the slab stays mapped while the view is reachable, and is unmapped once it
+     * is not. Before, the manager's close unmapped it and the next read through the view crashed.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aViewKeptPastTheManagersCloseDoesNotCrashAndIsFreedWhenDropped(IoBackend b) throws Exception {
+        long deferredBefore = AlignedBuffer.deferredCount();
+        BufferManager m = BufferManager.builder().backend(b).memoryLimit(64 * PS).build();
+        PageFile f = m.createPageFile(dir.resolve("view.pf"), PS);
+        long p = f.allocatePage();
+        ByteBuffer view;
+        try (PageHandle h = f.pin(p, AccessIntent.WRITE)) {
+            view = h.buffer();
+            view.putLong(0, 42);
+        }
+        m.close();
+        m = null;
+        f = null;
+        for (int i = 0; i < 3; i++) { // everything but the view is garbage now: the mapping must stay for the view
+            System.gc();
+            Thread.sleep(50);
+        }
+        long after = view.getLong(0); // crashed here before
+        view.putLong(8, 7);
+        assertTrue(after == 0 || after == 42, "read " + after);
+        if (b.canDiscard()) {
+            assertEquals(0, after, "the slab's memory was discarded at close");
+            assertTrue(AlignedBuffer.deferredCount() > deferredBefore, "the slab's unmap waits for the view");
+        }
+        view = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (AlignedBuffer.deferredCount() > deferredBefore && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertTrue(AlignedBuffer.deferredCount() <= deferredBefore,
+                AlignedBuffer.deferredCount() + " slabs still mapped after the view was dropped");
     }
 
     /**
