@@ -28,8 +28,14 @@ import java.util.zip.CRC32C;
 /**
  * Pure Java: {@link FileChannel} with {@code ExtendedOpenOption.DIRECT}, zstd through zstd-jni,
  * crc32c through {@link CRC32C}. Serves where libspillway cannot load. Differences from the
- * native backends: no errno (0; the OS text is kept), no hole punching (returns false), and
- * {@link IoFile#allocate} writes zeros past the end instead of calling fallocate.
+ * native backends: no hole punching (returns false), {@link IoFile#allocate} writes zeros past
+ * the end instead of calling fallocate, and errno is only a guess. The JDK drops the OS's error
+ * number and keeps its text, which is strerror in the process's locale: {@link #error} knows
+ * ENOENT, EEXIST, EACCES and EBADF by the exception's class, in any locale, but ENOSPC, EIO, ELOOP
+ * and EINVAL only by their English text, so under another locale (LANG=de_DE.UTF-8: EINVAL is
+ * "Das Argument ist ungültig") those give errno 0 with the OS's text. Nothing else depends on
+ * that text: where the file system refuses O_DIRECT the file opens buffered in any language
+ * ({@link #open}).
  */
 final class NioBackend implements IoBackend {
     private static final FileAttribute<?> MODE_0600 = PosixFilePermissions.asFileAttribute(
@@ -61,31 +67,53 @@ final class NioBackend implements IoBackend {
         if (flags.contains(OpenFlag.NO_FOLLOW)) {
             opts.add(LinkOption.NOFOLLOW_LINKS);
         }
-        boolean direct = flags.contains(OpenFlag.DIRECT);
-        if (direct) {
-            Set<OpenOption> withDirect = new HashSet<>(opts);
-            withDirect.add(ExtendedOpenOption.DIRECT);
-            try {
-                return new NioFile(path, FileChannel.open(path, withDirect, MODE_0600), true, readOnly, withDirect);
-            } catch (IOException e) {
-                if (!isInvalidArgument(e)) {
-                    throw error("open", path, -1, -1, e);
-                }
-                // the file system refuses O_DIRECT: fall through and open buffered; isDirect() says so
-            } catch (UnsupportedOperationException e) {
-                // DIRECT unsupported by this file system provider: open buffered; isDirect() says so
-            }
-        }
+        // Open (and create, truncate) without DIRECT first, as spw_open does: Linux creates the file
+        // before open(2) refuses O_DIRECT (ramfs, tmpfs before 6.6), so trying DIRECT first would
+        // leave an empty file behind and make a CREATE_NEW retry fail with "file exists".
+        FileChannel buffered;
         try {
-            return new NioFile(path, FileChannel.open(path, opts, MODE_0600), false, readOnly, opts);
+            buffered = FileChannel.open(path, opts, MODE_0600);
         } catch (IOException e) {
             throw error("open", path, -1, -1, e);
         }
+        if (flags.contains(OpenFlag.DIRECT)) {
+            // Java cannot fcntl(F_SETFL, O_DIRECT) a channel: reopen the file, which exists now, with
+            // DIRECT and without create or truncate; any failure (the file system refuses O_DIRECT,
+            // with a message in the OS's language) keeps the buffered channel, and isDirect() says so.
+            Set<OpenOption> withDirect = new HashSet<>(opts);
+            withDirect.remove(StandardOpenOption.CREATE);
+            withDirect.remove(StandardOpenOption.CREATE_NEW);
+            withDirect.remove(StandardOpenOption.TRUNCATE_EXISTING);
+            withDirect.add(ExtendedOpenOption.DIRECT);
+            Object key = NioFile.fileKeyOf(path);
+            FileChannel direct = null;
+            try {
+                direct = FileChannel.open(path, withDirect);
+                // the path is opened twice: keep the second channel only if the path named the same
+                // file before and after it was opened (a rename in between would swap files)
+                if (key != null && key.equals(NioFile.fileKeyOf(path))) {
+                    FileChannel c = direct;
+                    direct = null;
+                    closeQuietly(buffered);
+                    return new NioFile(path, c, true, readOnly, withDirect);
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                // stay buffered
+            } finally {
+                if (direct != null) {
+                    closeQuietly(direct);
+                }
+            }
+        }
+        return new NioFile(path, buffered, false, readOnly, opts);
     }
 
-    private static boolean isInvalidArgument(IOException e) {
-        String m = e.getMessage();
-        return m != null && m.contains("Invalid argument");
+    private static void closeQuietly(FileChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // nothing was written through it; the other channel serves the file
+        }
     }
 
     @Override
@@ -123,7 +151,10 @@ final class NioBackend implements IoBackend {
         return Zstd.maxCompressionLevel();
     }
 
-    /** Maps an IOException to errno by the OS text the JDK kept (the JDK drops the number). */
+    /**
+     * Maps an IOException to errno by its class, else by the OS text the JDK kept (the JDK drops
+     * the number); the text is matched in English only, so another locale gives 0 (class comment).
+     */
     static NativeIoException error(String op, Path path, long offset, long length, IOException e) {
         int errno = 0;
         String text = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
