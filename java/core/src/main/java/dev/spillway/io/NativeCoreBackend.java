@@ -1,9 +1,12 @@
 package dev.spillway.io;
 
 import dev.spillway.ClosedException;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -53,12 +56,52 @@ final class NativeCoreBackend implements IoBackend {
 
     @Override
     public IoFile open(Path path, Set<OpenFlag> flags) {
-        byte[] p = (path.toString() + '\0').getBytes(StandardCharsets.UTF_8);
+        byte[] p = nulTerminatedBytes(path);
         long r = calls.open(p, NativeCodes.openFlags(flags), 0600);
         if (r < 0) {
             throw NativeCodes.ioError("open", path, -1, -1, r, calls::strerror);
         }
         return new CoreFile(path, (int) (r >>> 1), (r & 1) != 0, flags.contains(OpenFlag.READ_ONLY));
+    }
+
+    /**
+     * The path's bytes as the OS knows them, NUL-terminated, for C. Not toString(): it decodes the
+     * bytes with sun.jnu.encoding and turns a byte invalid in it (a file name that is no UTF-8,
+     * from another system or another locale) into U+FFFD, so C would get ENOENT or open another
+     * file than nio. toUri() percent-encodes the raw bytes of a path of the default file system,
+     * losslessly; it also stats the file (to append '/' to a directory), so it is taken only where
+     * the string is not plain ASCII, which no decoding can have altered.
+     */
+    static byte[] nulTerminatedBytes(Path path) {
+        String s = path.toString();
+        if (s.chars().allMatch(c -> c < 0x80)) {
+            return (s + '\0').getBytes(StandardCharsets.US_ASCII);
+        }
+        URI uri = path.toAbsolutePath().toUri();
+        if (!"file".equals(uri.getScheme())) {
+            return (s + '\0').getBytes(StandardCharsets.UTF_8); // not the OS's file system: no raw bytes to get
+        }
+        String raw = uri.getRawPath();
+        ByteArrayOutputStream b = new ByteArrayOutputStream(raw.length() + 1);
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%' && i + 2 < raw.length()) {
+                b.write(Integer.parseInt(raw, i + 1, i + 3, 16));
+                i += 2;
+            } else if (c < 0x80) {
+                b.write(c);
+            } else { // toUri() escapes every byte above 0x7f; kept correct should that change
+                b.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        byte[] bytes = b.toByteArray();
+        int n = bytes.length;
+        if (n > 1 && bytes[n - 1] == '/') {
+            n--; // the '/' toUri() appends to a directory; a Path never ends with one otherwise
+        }
+        bytes = Arrays.copyOf(bytes, n + 1);
+        bytes[n] = 0;
+        return bytes;
     }
 
     @Override

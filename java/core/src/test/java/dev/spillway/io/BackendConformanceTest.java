@@ -143,6 +143,37 @@ class BackendConformanceTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void fileNamesThatAreNoUtf8ReachTheFileNamed(IoBackend b) throws Exception {
+        // a directory named "d" and the byte 0xff: Java cannot spell it, bash can
+        Process mk;
+        try {
+            mk = new ProcessBuilder("bash", "-c", "mkdir -- \"$1\"/d$'\\xff'", "bash", dir.toString())
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "no bash to make a directory whose name is no UTF-8: " + e);
+            return;
+        }
+        String out = new String(mk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assumeTrue(mk.waitFor() == 0, "bash mkdir failed: " + out);
+        Path d;
+        try (Stream<Path> s = Files.list(dir)) {
+            d = s.filter(Files::isDirectory).findFirst().orElseThrow(); // the name's raw bytes, as the OS gave them
+        }
+        Path p = d.resolve("f-" + b.kind());
+        try (IoFile f = b.open(p, EnumSet.of(OpenFlag.CREATE, OpenFlag.EXCLUSIVE)); AlignedBuffer buf = b.allocate(4096)) {
+            f.write(buf.buffer(), 0, 4096, 0);
+        }
+        try (Stream<Path> s = Files.list(d)) {
+            assertEquals(List.of(p), s.toList());
+        }
+        assertEquals(4096, Files.size(p));
+        try (IoFile f = b.open(p, EnumSet.of(OpenFlag.READ_ONLY))) {
+            assertEquals(4096, f.size());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void sizeOperations(IoBackend b) {
         Path p = dir.resolve("size.dat");
         try (IoFile f = b.open(p, CREATE_DIRECT); AlignedBuffer buf = b.allocate(4096)) {
