@@ -416,6 +416,12 @@ final class NioBackend implements IoBackend {
                 return dctx.decompressDirectByteBuffer(whole(dst), dstOffset, dstCapacity, whole(src), srcOffset,
                         srcLength);
             } catch (ZstdException e) {
+                // as spw_decompress: a frame that is fine but larger than the destination is the caller's
+                // mistake, not corrupt data (zstd says so from the frame header's content size)
+                if (e.getErrorCode() == Zstd.errDstSizeTooSmall()) {
+                    throw new IllegalArgumentException("decompress of " + srcLength
+                            + " bytes: output does not fit the destination", e);
+                }
                 throw new dev.spillway.CorruptDataException("decompress of " + srcLength + " bytes: " + e.getMessage(), e);
             }
         }

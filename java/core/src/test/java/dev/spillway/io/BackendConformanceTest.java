@@ -397,6 +397,11 @@ class BackendConformanceTest {
             int n = c.compress(src, 0, BLOCK, frame, 0, frame.capacity(), 1);
             assertThrows(CorruptDataException.class, () -> c.decompress(frame, 0, n / 2, back, 0, BLOCK));
             assertEquals(BLOCK, c.decompress(frame, 0, n, back, 0, BLOCK));
+            // a good frame into too small a destination: the caller's mistake, the same on every backend
+            IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+                    () -> c.decompress(frame, 0, n, back, 0, BLOCK - 1));
+            assertEquals("decompress of " + n + " bytes: output does not fit the destination", small.getMessage());
+            assertEquals(BLOCK, c.decompress(frame, 0, n, back, 0, BLOCK));
         }
     }
 
