@@ -429,7 +429,7 @@ final class NioBackend implements IoBackend {
         @Override
         SpillBlock doSpillWrite(IoFile file, long fileOffset, ByteBuffer src, int srcOffset, int srcLength, int level,
                 int maxPayload, AlignedBuffer scratch) {
-            ByteBuffer s = scratch.buffer();
+            ByteBuffer s = whole(scratch.buffer()); // all of it, whatever limit the caller left, as in C
             int h = SpillFormat.HEADER_SIZE;
             int codec = SpillFormat.CODEC_RAW;
             int payload = srcLength;
@@ -469,7 +469,7 @@ final class NioBackend implements IoBackend {
         @Override
         void doSpillRead(IoFile file, long fileOffset, int storedSize, ByteBuffer dst, int dstOffset, int dstLength,
                 AlignedBuffer scratch) {
-            ByteBuffer s = scratch.buffer();
+            ByteBuffer s = whole(scratch.buffer()); // all of it, whatever limit the caller left, as in C
             int n = file.read(s, 0, storedSize, fileOffset);
             if (n < storedSize) {
                 throw corrupt(file, fileOffset, "block truncated: " + n + " of " + storedSize + " bytes on disk");

@@ -447,6 +447,31 @@ class BackendConformanceTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void spillCallsUseTheWholeScratchWhateverItsLimit(IoBackend b) {
+        Path p = dir.resolve("limit.spill");
+        byte[] csv = TestData.csv(BLOCK, 9);
+        byte[] rnd = TestData.random(BLOCK, 10);
+        try (IoFile f = b.open(p, CREATE_DIRECT); Codec c = b.newCodec();
+                AlignedBuffer s = b.allocate(SpillFormat.scratchSize(BLOCK))) {
+            // the SPI's offsets are absolute up to the scratch's size: a limit or position the caller
+            // left (relative use of the same buffer) changes nothing, as in C, which never sees them
+            s.buffer().position(8).limit(16);
+            SpillBlock z = c.spillWrite(f, 0, TestData.direct(csv), 0, BLOCK, 1, BLOCK - 1, s);
+            assertEquals(SpillFormat.CODEC_ZSTD, z.codec());
+            SpillBlock r = c.spillWrite(f, BLOCK + 4096, TestData.direct(rnd), 0, BLOCK, SpillFormat.LEVEL_NONE, 0, s);
+            assertEquals(SpillFormat.CODEC_RAW, r.codec());
+            ByteBuffer dst = ByteBuffer.allocateDirect(BLOCK);
+            c.spillRead(f, 0, z.storedSize(), dst, 0, BLOCK, s);
+            assertArrayEquals(csv, TestData.bytes(dst, 0, BLOCK));
+            c.spillRead(f, BLOCK + 4096, r.storedSize(), dst, 0, BLOCK, s);
+            assertArrayEquals(rnd, TestData.bytes(dst, 0, BLOCK));
+            assertEquals(8, s.buffer().position());
+            assertEquals(16, s.buffer().limit());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void corruptSpillBlocksNameFileAndOffset(IoBackend b) {
         Path p = dir.resolve("corrupt.spill");
         byte[] csv = TestData.csv(BLOCK, 8);
