@@ -3,14 +3,26 @@ package dev.spillway.io;
 import dev.spillway.ClosedException;
 import dev.spillway.CorruptDataException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** Shared by every backend's codec: argument checks before anything reaches native code. */
+/**
+ * Shared by every backend's codec: argument checks before anything reaches native code, and a
+ * guard that admits one call at a time. zstd contexts must not be used by two threads at once
+ * (the Codec is one thread's at a time), so a second concurrent call fails with an
+ * IllegalStateException instead of corrupting them; and close() while a call runs (from another
+ * thread) takes effect when that call returns, so the contexts are never freed under it (as
+ * {@link AbstractIoFile} does for descriptors).
+ */
 abstract class AbstractCodec implements Codec {
-    /** Codecs not yet closed, across backends: each holds native zstd contexts (leak checks use it). */
-    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
+    /** Codecs whose native zstd contexts are not yet freed, across backends (leak checks use it). */
+    private static final AtomicLong LIVE = new AtomicLong();
+    private static final int BUSY = 1;
+    private static final int CLOSED = 2;
 
     private final IoBackend backend;
-    private boolean closed;
+    /** 0 idle, BUSY while a call runs, plus the CLOSED bit once close() was called. */
+    private final AtomicInteger state = new AtomicInteger();
 
     AbstractCodec(IoBackend backend) {
         this.backend = backend;
@@ -21,72 +33,109 @@ abstract class AbstractCodec implements Codec {
         return LIVE.get();
     }
 
-    private void open(String op) {
-        if (closed) {
-            throw new ClosedException(op + ": codec is closed");
+    private void acquire(String op) {
+        for (;;) {
+            int s = state.get();
+            if ((s & CLOSED) != 0) {
+                throw new ClosedException(op + ": codec is closed");
+            }
+            if (s == BUSY) {
+                throw new IllegalStateException(op + ": codec is in use by another thread (a Codec is one thread's"
+                        + " at a time)");
+            }
+            if (state.compareAndSet(0, BUSY)) {
+                return;
+            }
         }
+    }
+
+    private void release() {
+        if (state.addAndGet(-BUSY) == CLOSED) {
+            free(); // closed during the call: the closer left the contexts to us
+        }
+    }
+
+    private void free() {
+        LIVE.decrementAndGet();
+        doClose();
     }
 
     @Override
     public final int compress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset,
             int dstCapacity, int level) {
-        open("compress");
-        Checks.range("compress", src, srcOffset, srcLength);
-        Checks.range("compress", dst, dstOffset, dstCapacity);
-        Checks.writable("compress", dst);
-        if (level == SpillFormat.LEVEL_NONE) {
-            throw new IllegalArgumentException("compress: LEVEL_NONE is only meaningful for spill blocks");
+        acquire("compress");
+        try {
+            Checks.range("compress", src, srcOffset, srcLength);
+            Checks.range("compress", dst, dstOffset, dstCapacity);
+            Checks.writable("compress", dst);
+            if (level == SpillFormat.LEVEL_NONE) {
+                throw new IllegalArgumentException("compress: LEVEL_NONE is only meaningful for spill blocks");
+            }
+            Checks.level(backend, level);
+            return doCompress(src, srcOffset, srcLength, dst, dstOffset, dstCapacity, level);
+        } finally {
+            release();
         }
-        Checks.level(backend, level);
-        return doCompress(src, srcOffset, srcLength, dst, dstOffset, dstCapacity, level);
     }
 
     @Override
     public final int decompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset,
             int dstCapacity) {
-        open("decompress");
-        Checks.range("decompress", src, srcOffset, srcLength);
-        Checks.range("decompress", dst, dstOffset, dstCapacity);
-        Checks.writable("decompress", dst);
-        return doDecompress(src, srcOffset, srcLength, dst, dstOffset, dstCapacity);
+        acquire("decompress");
+        try {
+            Checks.range("decompress", src, srcOffset, srcLength);
+            Checks.range("decompress", dst, dstOffset, dstCapacity);
+            Checks.writable("decompress", dst);
+            return doDecompress(src, srcOffset, srcLength, dst, dstOffset, dstCapacity);
+        } finally {
+            release();
+        }
     }
 
     @Override
     public final SpillBlock spillWrite(IoFile file, long fileOffset, ByteBuffer src, int srcOffset, int srcLength,
             int level, int maxPayload, AlignedBuffer scratch) {
-        open("spill write");
-        Checks.range("spill write", src, srcOffset, srcLength);
-        Checks.fileRange("spill write", file, fileOffset, srcLength);
-        Checks.level(backend, level);
-        if (srcLength > SpillFormat.MAX_RAW_LENGTH) {
-            throw new IllegalArgumentException("spill write: block of " + srcLength + " bytes exceeds "
-                    + SpillFormat.MAX_RAW_LENGTH);
+        acquire("spill write");
+        try {
+            Checks.range("spill write", src, srcOffset, srcLength);
+            Checks.fileRange("spill write", file, fileOffset, srcLength);
+            Checks.level(backend, level);
+            if (srcLength > SpillFormat.MAX_RAW_LENGTH) {
+                throw new IllegalArgumentException("spill write: block of " + srcLength + " bytes exceeds "
+                        + SpillFormat.MAX_RAW_LENGTH);
+            }
+            if (fileOffset % IoBackend.ALIGNMENT != 0) {
+                throw new IllegalArgumentException("spill write on " + file.path() + ": offset " + fileOffset
+                        + " is not a multiple of " + IoBackend.ALIGNMENT);
+            }
+            if (maxPayload < 0) {
+                throw new IllegalArgumentException("spill write: negative maxPayload " + maxPayload);
+            }
+            checkScratch("spill write", scratch, SpillFormat.scratchSize(srcLength));
+            return doSpillWrite(file, fileOffset, src, srcOffset, srcLength, level, maxPayload, scratch);
+        } finally {
+            release();
         }
-        if (fileOffset % IoBackend.ALIGNMENT != 0) {
-            throw new IllegalArgumentException("spill write on " + file.path() + ": offset " + fileOffset
-                    + " is not a multiple of " + IoBackend.ALIGNMENT);
-        }
-        if (maxPayload < 0) {
-            throw new IllegalArgumentException("spill write: negative maxPayload " + maxPayload);
-        }
-        checkScratch("spill write", scratch, SpillFormat.scratchSize(srcLength));
-        return doSpillWrite(file, fileOffset, src, srcOffset, srcLength, level, maxPayload, scratch);
     }
 
     @Override
     public final void spillRead(IoFile file, long fileOffset, int storedSize, ByteBuffer dst, int dstOffset,
             int dstLength, AlignedBuffer scratch) {
-        open("spill read");
-        Checks.range("spill read", dst, dstOffset, dstLength);
-        Checks.writable("spill read", dst);
-        Checks.fileRange("spill read", file, fileOffset, storedSize);
-        if (storedSize < SpillFormat.HEADER_SIZE || storedSize % IoBackend.ALIGNMENT != 0
-                || fileOffset % IoBackend.ALIGNMENT != 0) {
-            throw new IllegalArgumentException("spill read on " + file.path() + ": stored size " + storedSize
-                    + " and offset " + fileOffset + " must be multiples of " + IoBackend.ALIGNMENT);
+        acquire("spill read");
+        try {
+            Checks.range("spill read", dst, dstOffset, dstLength);
+            Checks.writable("spill read", dst);
+            Checks.fileRange("spill read", file, fileOffset, storedSize);
+            if (storedSize < SpillFormat.HEADER_SIZE || storedSize % IoBackend.ALIGNMENT != 0
+                    || fileOffset % IoBackend.ALIGNMENT != 0) {
+                throw new IllegalArgumentException("spill read on " + file.path() + ": stored size " + storedSize
+                        + " and offset " + fileOffset + " must be multiples of " + IoBackend.ALIGNMENT);
+            }
+            checkScratch("spill read", scratch, storedSize);
+            doSpillRead(file, fileOffset, storedSize, dst, dstOffset, dstLength, scratch);
+        } finally {
+            release();
         }
-        checkScratch("spill read", scratch, storedSize);
-        doSpillRead(file, fileOffset, storedSize, dst, dstOffset, dstLength, scratch);
     }
 
     private static void checkScratch(String op, AlignedBuffer scratch, int needed) {
@@ -105,10 +154,9 @@ abstract class AbstractCodec implements Codec {
 
     @Override
     public final void close() {
-        if (!closed) {
-            closed = true;
-            LIVE.decrementAndGet();
-            doClose();
+        int old = state.getAndUpdate(s -> s | CLOSED);
+        if (old == 0) {
+            free(); // idle: no call can start now; if one is running, its release() frees instead
         }
     }
 
