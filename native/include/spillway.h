@@ -23,7 +23,8 @@ extern "C" {
 #define SPW_VERSION_STRING "0.1.0"
 
 /* ---- error codes (all below -4096 so they never collide with -errno) ---- */
-#define SPW_E_ARG          (-5001)  /* bad argument: negative/overflowing length, null, misaligned */
+#define SPW_E_ARG          (-5001)  /* bad argument: negative/overflowing length, null, misaligned,
+                                       or input and output memory that overlap */
 #define SPW_E_CODEC        (-5002)  /* zstd reported an error (corrupt or truncated frame) */
 #define SPW_E_FORMAT       (-5003)  /* spill block header malformed (magic, lengths, codec id) */
 #define SPW_E_CHECKSUM     (-5004)  /* spill block crc32c mismatch */
@@ -104,6 +105,11 @@ void spw_codec_free(spw_codec *c);
 int spw_zstd_min_level(void);
 int spw_zstd_max_level(void);
 int64_t spw_compress_bound(int64_t len);
+/*
+ * Input and output of the calls below must not share a byte (src/dst, src/scratch, block/dst,
+ * dst/scratch[0, stored_size)): zstd would overwrite input it has not read yet, and a spill block
+ * would get a valid crc over the wrong bytes. Overlap is refused with SPW_E_ARG before any work.
+ */
 /* Returns compressed bytes written to dst, or an error (SPW_E_TOO_LARGE if cap is short). */
 int64_t spw_compress(spw_codec *c, void *dst, int64_t cap, const void *src, int64_t len, int level);
 /* Returns decompressed bytes, or SPW_E_CODEC / SPW_E_TOO_LARGE. */

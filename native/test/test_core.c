@@ -445,6 +445,64 @@ static void test_spill_file(void) {
     spw_codec_free(c);
 }
 
+/* Input and output that share memory are refused before any work: zstd would overwrite input it
+   has not read, and the block would carry a valid crc over the wrong bytes. */
+static void test_overlap(void) {
+    char p[600];
+    path_of(p, sizeof p, "overlap.tmp");
+    unlink(p);
+    int direct = 0;
+    int fd = spw_open(p, SPW_O_CREAT | SPW_O_EXCL, 0600, &direct);
+    CHECK(fd >= 0);
+    spw_codec *c = spw_codec_new();
+    enum { N = 1 << 20 };
+    int64_t cap = spw_spill_stored_size(spw_compress_bound(N)) + N; /* room for a dst after the block */
+    unsigned char *scratch = spw_aligned_alloc(cap, 4096), *mem = malloc(3 * N);
+    int codec;
+    int64_t payload;
+    /* spill write of the scratch itself, of its tail, of its last byte: zstd, raw, and in memory */
+    int64_t at[] = {0, 32, cap - N, cap - 1};
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        int64_t len = at[i] == cap - 1 ? 1 : N;
+        fill_csv(scratch + at[i], len);
+        CHECK_EQ(spw_spill_write(c, fd, 0, scratch + at[i], len, 1, len - 1, scratch, cap, &codec, &payload), SPW_E_ARG);
+        CHECK_EQ(spw_spill_write(c, fd, 0, scratch + at[i], len, SPW_LEVEL_NONE, len, scratch, cap, &codec, &payload),
+                 SPW_E_ARG);
+        CHECK_EQ(spw_spill_encode(c, scratch + at[i], len, 1, len, scratch, cap, &codec, &payload), SPW_E_ARG);
+    }
+    CHECK_EQ(spw_file_size(fd), 0); /* refused before the pwrite */
+    /* a source that ends where the output begins does not overlap it */
+    fill_csv(scratch, 4096);
+    CHECK(spw_spill_encode(c, scratch, 4096, 1, 4095, scratch + 4096, cap - 4096, &codec, &payload) > 0);
+
+    fill_csv(mem, N);
+    int64_t stored = spw_spill_write(c, fd, 0, mem, N, 1, N - 1, scratch, cap, &codec, &payload);
+    CHECK(stored > 0 && codec == SPW_CODEC_ZSTD && cap - stored >= N);
+    /* spill read into the block's bytes of the scratch (the pread would overwrite dst): refused */
+    CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + 4096, N, scratch, cap), SPW_E_ARG);
+    CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + stored - 1, 1, scratch, cap), SPW_E_ARG);
+    /* ... into the scratch just past the block: allowed, and the bytes come back */
+    CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + stored, N, scratch, cap), N);
+    CHECK(memcmp(scratch + stored, mem, N) == 0);
+    CHECK_EQ(spw_spill_decode(c, scratch, stored, scratch + 100, N), SPW_E_ARG);
+
+    /* compress and decompress: src and dst sharing one byte, either way round, are refused */
+    CHECK_EQ(spw_compress(c, mem + N - 1, N, mem, N, 1), SPW_E_ARG);
+    CHECK_EQ(spw_compress(c, mem, N, mem + N - 1, 1, 1), SPW_E_ARG);
+    int64_t n = spw_compress(c, mem + N, 2 * N, mem, N, 1); /* adjacent: fine */
+    CHECK(n > 0 && n < N);
+    CHECK_EQ(spw_decompress(c, mem + N + n - 1, N, mem + N, n), SPW_E_ARG);
+    CHECK_EQ(spw_decompress(c, mem, N + 1, mem + N, n), SPW_E_ARG);
+    /* and the contexts still work */
+    CHECK_EQ(spw_decompress(c, mem + N + n, N, mem + N, n), N);
+    CHECK(memcmp(mem + N + n, mem, N) == 0);
+    spw_close(fd);
+    unlink(p);
+    free(mem);
+    spw_aligned_free(scratch);
+    spw_codec_free(c);
+}
+
 static void test_strerror(void) {
     CHECK(strstr(spw_strerror(-ENOSPC), "space") != NULL);
     CHECK(strstr(spw_strerror(SPW_E_CHECKSUM), "crc32c") != NULL);
@@ -465,6 +523,7 @@ int main(void) {
     test_codec();
     test_spill_blocks();
     test_spill_file();
+    test_overlap();
     test_strerror();
     return check_report("test_core");
 }
