@@ -13,6 +13,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * IllegalStateException instead of corrupting them; and close() while a call runs (from another
  * thread) takes effect when that call returns, so the contexts are never freed under it (as
  * {@link AbstractIoFile} does for descriptors).
+ *
+ * <p>Input and output must not share memory: zstd writes its output over input it has not read
+ * yet, and a spill block made that way gets a valid crc over the wrong bytes. What Java can see is
+ * refused here, naming both ranges: the same ByteBuffer passed as both (src and dst, src and the
+ * scratch, dst and the scratch's block bytes). Buffers must be direct, so two heap buffers over
+ * one array never get this far. A slice or duplicate is another object over the same memory, and
+ * Java 17 shows no direct buffer's address without internals: the native backends still refuse it,
+ * since the C core checks addresses (SPW_E_ARG, reported as an overlap), but the nio backend cannot
+ * tell, and its output is then undefined.
  */
 abstract class AbstractCodec implements Codec {
     /** Codecs whose native zstd contexts are not yet freed, across backends (leak checks use it). */
@@ -60,6 +69,17 @@ abstract class AbstractCodec implements Codec {
         doClose();
     }
 
+    /** x[xOffset, +xLength) and y[yOffset, +yLength) in one buffer sharing a byte: see the class comment. */
+    private static void disjoint(String op, IoFile file, String a, ByteBuffer x, int xOffset, int xLength, String b,
+            ByteBuffer y, int yOffset, int yLength) {
+        if (x == y && xLength > 0 && yLength > 0 && xOffset < (long) yOffset + yLength
+                && yOffset < (long) xOffset + xLength) {
+            throw new IllegalArgumentException(op + (file == null ? "" : " on " + file.path()) + ": " + a + " ["
+                    + xOffset + ", +" + xLength + ") and " + b + " [" + yOffset + ", +" + yLength
+                    + ") overlap in the same buffer");
+        }
+    }
+
     @Override
     public final int compress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset,
             int dstCapacity, int level) {
@@ -72,6 +92,7 @@ abstract class AbstractCodec implements Codec {
                 throw new IllegalArgumentException("compress: LEVEL_NONE is only meaningful for spill blocks");
             }
             Checks.level(backend, level);
+            disjoint("compress", null, "src", src, srcOffset, srcLength, "dst", dst, dstOffset, dstCapacity);
             return doCompress(src, srcOffset, srcLength, dst, dstOffset, dstCapacity, level);
         } finally {
             release();
@@ -86,6 +107,7 @@ abstract class AbstractCodec implements Codec {
             Checks.range("decompress", src, srcOffset, srcLength);
             Checks.range("decompress", dst, dstOffset, dstCapacity);
             Checks.writable("decompress", dst);
+            disjoint("decompress", null, "src", src, srcOffset, srcLength, "dst", dst, dstOffset, dstCapacity);
             return doDecompress(src, srcOffset, srcLength, dst, dstOffset, dstCapacity);
         } finally {
             release();
@@ -112,6 +134,9 @@ abstract class AbstractCodec implements Codec {
                 throw new IllegalArgumentException("spill write: negative maxPayload " + maxPayload);
             }
             checkScratch("spill write", scratch, SpillFormat.scratchSize(srcLength));
+            // all of the scratch: the C core gives zstd its whole capacity
+            disjoint("spill write", file, "src", src, srcOffset, srcLength, "scratch", scratch.buffer(), 0,
+                    scratch.size());
             return doSpillWrite(file, fileOffset, src, srcOffset, srcLength, level, maxPayload, scratch);
         } finally {
             release();
@@ -132,6 +157,8 @@ abstract class AbstractCodec implements Codec {
                         + " and offset " + fileOffset + " must be multiples of " + IoBackend.ALIGNMENT);
             }
             checkScratch("spill read", scratch, storedSize);
+            // the block's bytes: the read lands there before it is decoded into dst
+            disjoint("spill read", file, "dst", dst, dstOffset, dstLength, "scratch", scratch.buffer(), 0, storedSize);
             doSpillRead(file, fileOffset, storedSize, dst, dstOffset, dstLength, scratch);
         } finally {
             release();
