@@ -32,6 +32,7 @@ extern "C" {
 #define SPW_E_TOO_LARGE    (-5006)  /* output does not fit the destination capacity */
 #define SPW_E_NOMEM        (-5007)  /* allocation failed inside the core */
 #define SPW_E_LEVEL        (-5008)  /* zstd level outside [min, max] */
+#define SPW_E_OVERLAP      (-5009)  /* input and output (or source and scratch) overlap in memory */
 
 /* Human-readable text for any return code (errno text for -errno). Never NULL. */
 const char *spw_strerror(int64_t code);
@@ -108,7 +109,7 @@ int64_t spw_compress_bound(int64_t len);
 /*
  * Input and output of the calls below must not share a byte (src/dst, src/scratch, block/dst,
  * dst/scratch[0, stored_size)): zstd would overwrite input it has not read yet, and a spill block
- * would get a valid crc over the wrong bytes. Overlap is refused with SPW_E_ARG before any work.
+ * would get a valid crc over the wrong bytes. Overlap is refused with SPW_E_OVERLAP before any work.
  */
 /* Returns compressed bytes written to dst, or an error (SPW_E_TOO_LARGE if cap is short). */
 int64_t spw_compress(spw_codec *c, void *dst, int64_t cap, const void *src, int64_t len, int level);

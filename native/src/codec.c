@@ -51,9 +51,10 @@ int64_t spw_compress_bound(int64_t len) {
 }
 
 int64_t spw_compress(spw_codec *c, void *dst, int64_t cap, const void *src, int64_t len, int level) {
-    if (c == NULL || dst == NULL || (src == NULL && len > 0) || cap < 0 || len < 0 || overlaps(src, len, dst, cap)) {
+    if (c == NULL || dst == NULL || (src == NULL && len > 0) || cap < 0 || len < 0) {
         return SPW_E_ARG;
     }
+    if (overlaps(src, len, dst, cap)) return SPW_E_OVERLAP;
     if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) return SPW_E_LEVEL;
     size_t r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
     if (ZSTD_isError(r)) return SPW_E_LEVEL;
@@ -67,7 +68,8 @@ int64_t spw_compress(spw_codec *c, void *dst, int64_t cap, const void *src, int6
 }
 
 int64_t spw_decompress(spw_codec *c, void *dst, int64_t cap, const void *src, int64_t len) {
-    if (c == NULL || dst == NULL || src == NULL || cap < 0 || len < 0 || overlaps(src, len, dst, cap)) return SPW_E_ARG;
+    if (c == NULL || dst == NULL || src == NULL || cap < 0 || len < 0) return SPW_E_ARG;
+    if (overlaps(src, len, dst, cap)) return SPW_E_OVERLAP;
     size_t r = ZSTD_decompressDCtx(c->dctx, dst, (size_t)cap, src, (size_t)len);
     if (ZSTD_isError(r)) {
         ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
@@ -97,10 +99,10 @@ int64_t spw_spill_stored_size(int64_t payload_len) {
 int64_t spw_spill_encode(spw_codec *c, const void *src, int64_t len, int level, int64_t max_payload, void *out,
                          int64_t out_cap, int *out_codec, int64_t *out_payload) {
     if (c == NULL || (src == NULL && len > 0) || out == NULL || out_codec == NULL || out_payload == NULL || len < 0
-        || len > INT32_MAX - 2 * SPW_ALIGNMENT - SPW_SPILL_HEADER || out_cap < SPW_SPILL_HEADER || max_payload < 0
-        || overlaps(src, len, out, out_cap)) {
+        || len > INT32_MAX - 2 * SPW_ALIGNMENT - SPW_SPILL_HEADER || out_cap < SPW_SPILL_HEADER || max_payload < 0) {
         return SPW_E_ARG;
     }
+    if (overlaps(src, len, out, out_cap)) return SPW_E_OVERLAP;
     if (level != SPW_LEVEL_NONE && (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())) return SPW_E_LEVEL;
     unsigned char *o = out;
     int codec = SPW_CODEC_RAW;
@@ -132,10 +134,10 @@ int64_t spw_spill_encode(spw_codec *c, const void *src, int64_t len, int level, 
 }
 
 int64_t spw_spill_decode(spw_codec *c, const void *block, int64_t block_len, void *dst, int64_t dst_len) {
-    if (c == NULL || block == NULL || (dst == NULL && dst_len > 0) || block_len < 0 || dst_len < 0
-        || overlaps(block, block_len, dst, dst_len)) {
+    if (c == NULL || block == NULL || (dst == NULL && dst_len > 0) || block_len < 0 || dst_len < 0) {
         return SPW_E_ARG;
     }
+    if (overlaps(block, block_len, dst, dst_len)) return SPW_E_OVERLAP;
     const unsigned char *b = block;
     if (block_len < SPW_SPILL_HEADER) return SPW_E_FORMAT;
     if (get32(b) != SPW_SPILL_MAGIC) return SPW_E_FORMAT;
@@ -176,9 +178,11 @@ int64_t spw_spill_read(spw_codec *c, int fd, int64_t off, int64_t stored_size, v
                        void *scratch, int64_t scratch_cap) {
     if (off < 0 || (off & (SPW_ALIGNMENT - 1)) != 0 || stored_size < SPW_SPILL_HEADER
         || (stored_size & (SPW_ALIGNMENT - 1)) != 0 || scratch == NULL || scratch_cap < stored_size
-        || ((uintptr_t)scratch & (SPW_ALIGNMENT - 1)) != 0 || overlaps(scratch, stored_size, dst, dst_len)) {
-        return SPW_E_ARG; /* overlap refused before the pread, which would overwrite dst with the block */
+        || ((uintptr_t)scratch & (SPW_ALIGNMENT - 1)) != 0) {
+        return SPW_E_ARG;
     }
+    /* refused before the pread, which would overwrite dst with the block */
+    if (overlaps(scratch, stored_size, dst, dst_len)) return SPW_E_OVERLAP;
     int64_t r = spw_pread(fd, scratch, stored_size, off);
     if (r < 0) return r;
     if (r < stored_size) return SPW_E_SHORT;

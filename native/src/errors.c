@@ -13,6 +13,7 @@ const char *spw_strerror(int64_t code) {
     case SPW_E_TOO_LARGE: return "output does not fit the destination";
     case SPW_E_NOMEM: return "out of memory in the Spillway core";
     case SPW_E_LEVEL: return "zstd level out of range";
+    case SPW_E_OVERLAP: return "input and output overlap in memory";
     default: break;
     }
     if (code < 0 && code > -4096) {

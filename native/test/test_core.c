@@ -465,10 +465,10 @@ static void test_overlap(void) {
     for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
         int64_t len = at[i] == cap - 1 ? 1 : N;
         fill_csv(scratch + at[i], len);
-        CHECK_EQ(spw_spill_write(c, fd, 0, scratch + at[i], len, 1, len - 1, scratch, cap, &codec, &payload), SPW_E_ARG);
+        CHECK_EQ(spw_spill_write(c, fd, 0, scratch + at[i], len, 1, len - 1, scratch, cap, &codec, &payload), SPW_E_OVERLAP);
         CHECK_EQ(spw_spill_write(c, fd, 0, scratch + at[i], len, SPW_LEVEL_NONE, len, scratch, cap, &codec, &payload),
-                 SPW_E_ARG);
-        CHECK_EQ(spw_spill_encode(c, scratch + at[i], len, 1, len, scratch, cap, &codec, &payload), SPW_E_ARG);
+                 SPW_E_OVERLAP);
+        CHECK_EQ(spw_spill_encode(c, scratch + at[i], len, 1, len, scratch, cap, &codec, &payload), SPW_E_OVERLAP);
     }
     CHECK_EQ(spw_file_size(fd), 0); /* refused before the pwrite */
     /* a source that ends where the output begins does not overlap it */
@@ -479,20 +479,20 @@ static void test_overlap(void) {
     int64_t stored = spw_spill_write(c, fd, 0, mem, N, 1, N - 1, scratch, cap, &codec, &payload);
     CHECK(stored > 0 && codec == SPW_CODEC_ZSTD && cap - stored >= N);
     /* spill read into the block's bytes of the scratch (the pread would overwrite dst): refused */
-    CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + 4096, N, scratch, cap), SPW_E_ARG);
-    CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + stored - 1, 1, scratch, cap), SPW_E_ARG);
+    CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + 4096, N, scratch, cap), SPW_E_OVERLAP);
+    CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + stored - 1, 1, scratch, cap), SPW_E_OVERLAP);
     /* ... into the scratch just past the block: allowed, and the bytes come back */
     CHECK_EQ(spw_spill_read(c, fd, 0, stored, scratch + stored, N, scratch, cap), N);
     CHECK(memcmp(scratch + stored, mem, N) == 0);
-    CHECK_EQ(spw_spill_decode(c, scratch, stored, scratch + 100, N), SPW_E_ARG);
+    CHECK_EQ(spw_spill_decode(c, scratch, stored, scratch + 100, N), SPW_E_OVERLAP);
 
     /* compress and decompress: src and dst sharing one byte, either way round, are refused */
-    CHECK_EQ(spw_compress(c, mem + N - 1, N, mem, N, 1), SPW_E_ARG);
-    CHECK_EQ(spw_compress(c, mem, N, mem + N - 1, 1, 1), SPW_E_ARG);
+    CHECK_EQ(spw_compress(c, mem + N - 1, N, mem, N, 1), SPW_E_OVERLAP);
+    CHECK_EQ(spw_compress(c, mem, N, mem + N - 1, 1, 1), SPW_E_OVERLAP);
     int64_t n = spw_compress(c, mem + N, 2 * N, mem, N, 1); /* adjacent: fine */
     CHECK(n > 0 && n < N);
-    CHECK_EQ(spw_decompress(c, mem + N + n - 1, N, mem + N, n), SPW_E_ARG);
-    CHECK_EQ(spw_decompress(c, mem, N + 1, mem + N, n), SPW_E_ARG);
+    CHECK_EQ(spw_decompress(c, mem + N + n - 1, N, mem + N, n), SPW_E_OVERLAP);
+    CHECK_EQ(spw_decompress(c, mem, N + 1, mem + N, n), SPW_E_OVERLAP);
     /* and the contexts still work */
     CHECK_EQ(spw_decompress(c, mem + N + n, N, mem + N, n), N);
     CHECK(memcmp(mem + N + n, mem, N) == 0);
@@ -506,6 +506,7 @@ static void test_overlap(void) {
 static void test_strerror(void) {
     CHECK(strstr(spw_strerror(-ENOSPC), "space") != NULL);
     CHECK(strstr(spw_strerror(SPW_E_CHECKSUM), "crc32c") != NULL);
+    CHECK(strstr(spw_strerror(SPW_E_OVERLAP), "overlap") != NULL);
     CHECK(spw_strerror(-999999) != NULL);
     CHECK(spw_strerror(12345) != NULL);
     CHECK_EQ(spw_noop(42), 42);

@@ -25,6 +25,7 @@ final class NativeCodes {
     static final long E_SHORT = -5005;
     static final long E_TOO_LARGE = -5006;
     static final long E_NOMEM = -5007;
+    static final long E_OVERLAP = -5009;
 
     private NativeCodes() {
     }
