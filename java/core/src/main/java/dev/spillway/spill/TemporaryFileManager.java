@@ -409,7 +409,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                         break;
                     case DELETE:
                         files.remove(fileIndex);
-                        f.close();
+                        closeDiscarded(f);
                         deleteOwn(f.path());
                         openFiles.decrementAndGet();
                         break;
@@ -740,7 +740,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             d.ownFiles.remove(path);
-            f.close();
+            closeDiscarded(f);
             deleteQuietly(path);
             openFiles.decrementAndGet();
             uncharge(worstCase);
@@ -765,7 +765,9 @@ public final class TemporaryFileManager implements AutoCloseable {
 
     /**
      * Reads a block back into {@code dst} (exactly its raw length from absolute {@code offset}) and
-     * frees it. If the read fails the block stays on disk and charged, so a retry can succeed.
+     * frees it. If the read fails the block stays on disk and charged, so a retry can succeed. Once
+     * it succeeded nothing is thrown: freeing the block does not fail (a close(2) that reports an
+     * error is logged, see {@code closeDiscarded}), so a caller never drops data it has read.
      * @throws CorruptDataException naming file and slot when the block fails its checks
      */
     public void read(Block b, ByteBuffer dst, int offset) {
@@ -801,7 +803,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             b.dir.classes[b.sizeClass].free(b.fileIndex, b.slot, true);
         } else {
             b.dir.ownFiles.remove(b.file.path());
-            b.file.close();
+            closeDiscarded(b.file);
             deleteQuietly(b.file.path());
             openFiles.decrementAndGet();
         }
@@ -1208,6 +1210,23 @@ public final class TemporaryFileManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes a temporary file whose contents are no longer needed (read back, freed, or never
+     * accepted). close(2) can report an error (EIO on NFS or FUSE) but releases the descriptor all
+     * the same, and an error it reports can only concern data being thrown away; so it is logged,
+     * not thrown, and the caller's bookkeeping (file counted closed, deleted, slot freed) goes on as
+     * after a good close. Thrown, it used to stop that bookkeeping halfway: the slot freed but the
+     * file neither deleted nor remembered, so the class's next file failed with EEXIST for good.
+     */
+    private static void closeDiscarded(IoFile f) {
+        try {
+            f.close();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "closing temporary file " + f.path() + " failed; its contents were no longer "
+                    + "needed and it is deleted all the same: " + e.getMessage());
+        }
+    }
+
     private static void deleteQuietly(Path p) {
         try {
             Files.deleteIfExists(p);
@@ -1275,7 +1294,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                 sc.lock.lock();
                 try {
                     for (IoFile f : sc.files.values()) {
-                        f.close();
+                        closeDiscarded(f);
                         deleteQuietly(f.path());
                         openFiles.decrementAndGet();
                     }
@@ -1290,7 +1309,7 @@ public final class TemporaryFileManager implements AutoCloseable {
                 }
             }
             for (IoFile f : d.ownFiles.values()) {
-                f.close();
+                closeDiscarded(f);
                 deleteQuietly(f.path());
                 openFiles.decrementAndGet();
             }

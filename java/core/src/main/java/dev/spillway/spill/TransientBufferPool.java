@@ -348,7 +348,9 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
      * Frees every buffer, deletes the temporary files and releases all memory, except that a pinned
      * buffer keeps its memory until its last handle closes (then it is freed): a handle promises the
      * memory stays in place while it is open, and a ByteBuffer taken from it may still be in use.
-     * New pins fail. The pool stays registered with the accountant but reclaims nothing.
+     * New pins fail. The pool stays registered with the accountant but reclaims nothing. A failure
+     * freeing one buffer does not stop the others from being freed, nor the files from being
+     * deleted: the first failure is thrown at the end, any others suppressed in it.
      */
     @Override
     public void close() {
@@ -356,6 +358,7 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
             return;
         }
         closed = true;
+        RuntimeException failure = null;
         for (Buffer b : live) {
             b.lock.lock();
             try {
@@ -363,6 +366,8 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
                     continue; // its memory stays valid until its last handle closes, which frees it (unpin)
                 }
                 b.freeLocked();
+            } catch (RuntimeException e) {
+                failure = addFailure(failure, e);
             } finally {
                 b.lock.unlock();
             }
@@ -370,7 +375,22 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
         synchronized (queue) {
             queue.clear();
         }
-        temp.close();
+        try {
+            temp.close();
+        } catch (RuntimeException e) {
+            failure = addFailure(failure, e);
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static RuntimeException addFailure(RuntimeException first, RuntimeException e) {
+        if (first == null) {
+            return e;
+        }
+        first.addSuppressed(e);
+        return first;
     }
 
     // ---------------------------------------------------------------- buffers and handles

@@ -10,8 +10,11 @@ import dev.spillway.TempFileInfo;
 import dev.spillway.TemporaryDirectoryLimitException;
 import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.Backends;
+import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.SpillFormat;
+import dev.spillway.testing.FaultInjectingBackend;
+import dev.spillway.testing.FaultInjectingBackend.Op;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -408,6 +411,74 @@ class TemporaryFileManagerTest {
         for (TemporaryFileManager.Block b : blocks) {
             m.release(b);
         }
+    }
+
+    /**
+     * close(2) may report an error (EIO on NFS or FUSE) after it released the descriptor. When the
+     * read that empties a file succeeded, the data is back and the bookkeeping must follow as if the
+     * close had succeeded: slot freed, nothing charged, the file counted closed and deleted, and the
+     * class's next file can take the same name (before, every later spill of the class failed with
+     * EEXIST). The same for a file of its own, and for a release without a read.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aCloseThatFailsWhenAFileIsEmptiedStillFreesAndDeletesIt(IoBackend backend) throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 1);
+        TemporaryFileManager m = manager(io, TemporaryFileManager.Config.of(tmp.resolve("t"))
+                .withCompression(SpillCompression.none()).withEmptyFileRetention(0)); // an emptied file is deleted
+        for (int size : new int[] {BLOCK, 300_000}) { // a size-class file, then a file of its own
+            AlignedBuffer src = buffer(io, (int) TransientBufferPool.allocationSize(size));
+            AlignedBuffer dst = buffer(io, (int) TransientBufferPool.allocationSize(size));
+            SpillTestSupport.fillRandom(src.buffer(), size);
+            for (boolean read : new boolean[] {true, false}) {
+                TemporaryFileManager.Block b = m.write(src.buffer(), 0, size);
+                Path file = b.path();
+                long injected = io.injected(Op.CLOSE);
+                io.inject(Op.CLOSE).errno(Errno.EIO).times(1);
+                if (read) {
+                    m.read(b, dst.buffer(), 0); // the read succeeded: the failed close is logged, not thrown
+                    assertEquals(src.buffer().slice(0, size), dst.buffer().slice(0, size), "size " + size);
+                } else {
+                    m.release(b);
+                }
+                assertEquals(injected + 1, io.injected(Op.CLOSE), "the close failed");
+                assertFalse(Files.exists(file), "deleted although its close failed: " + file);
+                assertEquals(0, m.usedBytes());
+                assertEquals(0, m.blockCount());
+                assertEquals(0, m.openFiles());
+                assertTrue(m.temporaryFiles().isEmpty(), m.temporaryFiles().toString());
+                assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+                TemporaryFileManager.Block again = m.write(src.buffer(), 0, size);
+                if (size == BLOCK) {
+                    assertEquals(file, again.path(), "the class's file index 0 is free again");
+                }
+                m.read(again, dst.buffer(), 0);
+                assertEquals(src.buffer().slice(0, size), dst.buffer().slice(0, size));
+            }
+        }
+    }
+
+    /** Closing the manager deletes every file and its owner record even when each close(2) fails. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void closingTheManagerDeletesEverythingEvenWhenClosesFail(IoBackend backend) throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 1);
+        Path dir = Files.createDirectories(tmp.resolve("t")); // not created by the manager: it stays, empty
+        TemporaryFileManager m = manager(io, TemporaryFileManager.Config.of(dir).withCompression(SpillCompression.none()));
+        AlignedBuffer src = buffer(io, (int) TransientBufferPool.allocationSize(300_000));
+        TemporaryFileManager.Block block = m.write(src.buffer(), 0, BLOCK);
+        m.write(src.buffer(), 0, BLOCK);
+        m.write(src.buffer(), 0, 300_000);
+        m.write(src.buffer(), 0, 300_000);
+        assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+        assertEquals(3, m.openFiles());
+        io.inject(Op.CLOSE).errno(Errno.EIO);
+        m.close();
+        assertEquals(3, io.injected(Op.CLOSE), "every close failed");
+        assertEquals(List.of(), SpillTestSupport.listDir(dir), "files left after close");
+        assertEquals(0, m.openFiles());
+        assertFalse(m.isOpen());
+        assertFalse(Files.exists(block.path()));
     }
 
     private boolean canPunch(IoBackend backend) {

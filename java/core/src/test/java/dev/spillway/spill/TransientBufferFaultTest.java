@@ -194,6 +194,94 @@ class TransientBufferFaultTest extends SpillTestSupport {
         f.assertConsistent();
     }
 
+    /** Each backend, with a buffer that fills a size-class slot and one that gets a file of its own. */
+    static Stream<Arguments> backendsAndSizes() {
+        List<Arguments> out = new ArrayList<>();
+        backends().forEach(b -> {
+            out.add(Arguments.of(b, BLOCK));
+            out.add(Arguments.of(b, 300_000));
+        });
+        return out.stream();
+    }
+
+    /**
+     * close(2) of the file a read-back empties reports EIO (NFS, FUSE; the descriptor is released
+     * all the same). The read succeeded, so the pin does too, with the data; the slot is freed, the
+     * file deleted and counted closed, and the class spills on (before: the buffer was lost, the
+     * class's file index 0 stayed taken on disk so every later spill of it failed with EEXIST, and
+     * the pool's close threw).
+     */
+    @ParameterizedTest
+    @MethodSource("backendsAndSizes")
+    void aCloseThatFailsAfterAReadBackKeepsTheDataAndTheBookkeeping(IoBackend backend, int size) throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 9);
+        Fixture f = fixture(io, TransientBufferPool.allocationSize(size), TemporaryFileManager.Config
+                .of(tmp.resolve("spill")).withCompression(SpillCompression.none()).withEmptyFileRetention(0));
+        TransientBuffer a;
+        byte[] expected;
+        try (BufferHandle h = f.pool.allocate(MemoryTag.ORDER_BY, size)) {
+            fillRandom(h.buffer(), 21);
+            expected = contents(h.buffer());
+            a = h.transientBuffer();
+        }
+        TransientBuffer b;
+        try (BufferHandle h = f.pool.allocate(MemoryTag.ORDER_BY, size)) { // spills a
+            b = h.transientBuffer();
+        }
+        b.free(); // in memory: a's block is all that is on disk, so reading it back empties its file
+        assertEquals(TransientBuffer.State.SPILLED, a.state());
+        assertEquals(1, tempFiles().size(), tempFiles().toString());
+        io.inject(Op.CLOSE).errno(Errno.EIO).times(1);
+        try (BufferHandle h = a.pin()) {
+            assertContents(expected, h.buffer(), "the read-back whose close failed");
+        }
+        assertEquals(1, io.injected(Op.CLOSE));
+        assertEquals(List.of(), tempFiles(), "deleted although its close failed");
+        assertEquals(0, f.temp().openFiles());
+        f.assertConsistent();
+        for (int round = 0; round < 2; round++) { // the class spills on: its file name is free again
+            TransientBuffer c;
+            try (BufferHandle h = f.pool.allocate(MemoryTag.ORDER_BY, size)) { // spills a again
+                c = h.transientBuffer();
+            }
+            assertEquals(TransientBuffer.State.SPILLED, a.state());
+            try (BufferHandle h = a.pin()) { // spills c
+                assertContents(expected, h.buffer(), "spilled again and read back, round " + round);
+            }
+            f.assertConsistent();
+            c.free();
+        }
+    }
+
+    /**
+     * Closing the pool frees every buffer and deletes every file even when each close(2) reports
+     * an error (before: the first failure stopped the close, leaving the later buffers' memory and
+     * files and the owner record behind).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void closingThePoolFreesEverythingEvenWhenClosesFail(IoBackend backend) throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 10);
+        Fixture f = fixture(io, BLOCK, TemporaryFileManager.Config.of(tmp.resolve("spill"))
+                .withCompression(SpillCompression.none()).withEmptyFileRetention(0));
+        for (int i = 0; i < 6; i++) {
+            int size = i % 2 == 0 ? BLOCK : 100_000;
+            try (BufferHandle h = f.pool.allocate(MemoryTag.ORDER_BY, size)) {
+                fillRandom(h.buffer(), i);
+            }
+        }
+        f.pool.reclaim(Long.MAX_VALUE);
+        assertEquals(6, f.temp().blockCount());
+        f.assertConsistent();
+        io.inject(Op.CLOSE).errno(Errno.EIO);
+        f.pool.close();
+        assertEquals(4, io.injected(Op.CLOSE), "three files of their own and the class's file");
+        assertEquals(0, f.accountant.used());
+        assertEquals(0, f.pool.liveBuffers());
+        // the pool created the directory: close removes it, which it can only when nothing is left in it
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("spill")), "files left after close: " + tempFiles());
+    }
+
     @ParameterizedTest
     @MethodSource("backendsAndPaths")
     void aTornBlockIsCorruptDataNamingFileAndSlot(IoBackend backend, SpillCompression c, Op writeOp) {
@@ -329,8 +417,14 @@ class TransientBufferFaultTest extends SpillTestSupport {
                 () -> io.open(p2, java.util.EnumSet.of(dev.spillway.io.OpenFlag.CREATE)));
         assertEquals(Errno.EIO, e.errno());
         assertTrue(e.getMessage().contains("injected") && e.getMessage().contains(p2.toString()), e.getMessage());
-        io.open(p2, java.util.EnumSet.of(dev.spillway.io.OpenFlag.CREATE)).close();
+        dev.spillway.io.IoFile f2 = io.open(p2, java.util.EnumSet.of(dev.spillway.io.OpenFlag.CREATE));
         assertEquals(3, io.calls(Op.OPEN));
+        io.inject(Op.CLOSE).errno(Errno.EIO).times(1);
+        e = assertThrows(NativeIoException.class, f2::close);
+        assertEquals(Errno.EIO, e.errno());
+        assertTrue(e.getMessage().contains("close") && e.getMessage().contains(p2.toString()), e.getMessage());
+        assertFalse(f2.isOpen(), "closed although close reported an error, as close(2) does");
+        f2.close(); // a second close is a no-op
         assertEquals(1, io.injected(Op.OPEN));
         assertFalse(io.toString().isEmpty());
         assertInstanceOf(IoBackend.class, io.delegate());

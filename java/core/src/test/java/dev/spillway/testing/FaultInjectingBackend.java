@@ -38,10 +38,12 @@ import java.util.function.Predicate;
  * io.inject(Op.WRITE).at(o -> o != 0);                              // only writes away from offset 0 (not a page file's header)
  * io.inject(Op.DISCARD).errno(Errno.EINVAL).times(1);               // a failing madvise when a frame's memory goes back
  * io.inject(Op.MAP).times(1);                                       // a slab of frames that cannot be mapped (OutOfMemoryError)
+ * io.inject(Op.CLOSE).errno(Errno.EIO).times(1);                    // close(2) reports EIO (NFS, FUSE) after releasing the file
  * </pre>
  *
  * A failing I/O operation throws the {@link NativeIoException} the real backends throw (with the
- * errno and "(injected)" in its text), before touching the file; a codec failure throws a
+ * errno and "(injected)" in its text), before touching the file (except CLOSE, which closes the
+ * file first and then reports the error, as close(2) does on Linux); a codec failure throws a
  * {@link CorruptDataException}. Rules are checked in the order they were added; the first that
  * fires wins. {@link #calls} and {@link #injected} count per operation. Thread-safe.
  */
@@ -49,7 +51,7 @@ public final class FaultInjectingBackend implements IoBackend {
     /** The operations that can be made to fail. */
     public enum Op {
         OPEN, READ, WRITE, SYNC, ALLOCATE_DISK, TRUNCATE, PUNCH_HOLE, SIZE, SPILL_WRITE, SPILL_READ, COMPRESS,
-        DECOMPRESS, DISCARD, MAP
+        DECOMPRESS, DISCARD, MAP, CLOSE
     }
 
     /** One fault: which operation, what happens, when. Configure it with the chained setters. */
@@ -449,7 +451,11 @@ public final class FaultInjectingBackend implements IoBackend {
 
         @Override
         public void close() {
-            inner.close();
+            inner.close(); // like close(2): the descriptor is gone even when it reports an error
+            Rule r = check(Op.CLOSE, path());
+            if (r != null) {
+                throw error("close", path(), -1, -1, r.errno);
+            }
         }
 
         @Override
