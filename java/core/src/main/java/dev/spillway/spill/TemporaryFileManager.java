@@ -746,7 +746,11 @@ public final class TemporaryFileManager implements AutoCloseable {
             uncharge(worstCase);
             throw spillFailure("spill write of a " + length + "-byte buffer to " + path + " at offset " + stored, e);
         }
-        if (level != SpillFormat.LEVEL_NONE) {
+        if (length > MIN_COMPRESSED_SIZE) {
+            // the chooser picked the level: feed it back whatever it was, "none" included, as the block
+            // path does. Recording only compressed writes left it without a sample, so it kept answering
+            // "none" and never tried a level on buffers of other sizes. The file's creation is not timed
+            // (t0 is taken after it), so every own-file write is a fair sample, unlike a class's new file.
             chooser.recordWrite(level, length, System.nanoTime() - t0);
         }
         uncharge(worstCase - stored);
@@ -793,7 +797,9 @@ public final class TemporaryFileManager implements AutoCloseable {
         } finally {
             releaseWorker(w);
         }
-        chooser.recordRead(b.level, b.rawLength, System.nanoTime() - t0);
+        if (b.chunks == null || b.rawLength > MIN_COMPRESSED_SIZE) { // not a small buffer stored raw by rule
+            chooser.recordRead(b.level, b.rawLength, System.nanoTime() - t0);
+        }
         release(b);
     }
 

@@ -226,6 +226,28 @@ class TemporaryFileManagerTest {
         assertTrue(fixed.describe().contains("level 3"));
     }
 
+    /**
+     * The adaptive chooser learns from buffers of other sizes too: it starts with "none", and the
+     * next buffer tries its unmeasured neighbour, level -3 (on the old code the write at "none" was
+     * not recorded, so the chooser never had a sample and every such buffer was stored raw).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void adaptiveCompressionMeasuresBuffersOfOtherSizes(IoBackend backend) throws Exception {
+        TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(tmp.resolve("t")));
+        int size = 1 << 20;
+        AlignedBuffer src = buffer(backend, size); // zeros
+        AlignedBuffer dst = buffer(backend, size);
+        TemporaryFileManager.Block first = m.write(src.buffer(), 0, size);
+        assertFalse(first.compressed(), "no sample yet: the cheapest level to try, none");
+        TemporaryFileManager.Block second = m.write(src.buffer(), 0, size);
+        assertTrue(second.compressed(), "none was measured: its neighbour is tried next; " + m.compressionState());
+        assertTrue(second.chargedBytes() < size / 50, "1 MiB of zeros took " + second.chargedBytes() + " bytes");
+        m.read(first, dst.buffer(), 0);
+        m.read(second, dst.buffer(), 0);
+        assertEquals(src.buffer(), dst.buffer());
+    }
+
     // ---------------------------------------------------------------- on disk
 
     @ParameterizedTest
