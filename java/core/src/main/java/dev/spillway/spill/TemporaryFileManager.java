@@ -113,16 +113,21 @@ import java.util.zip.CRC32C;
  * overwrites blocks the file system already allocated instead of creating, growing and deleting a
  * file every cycle (measured on ext4 with O_DIRECT: the delete alone took 8 to 58 ms after 64
  * blocks, more than reading them back). A kept file is listed by {@link #temporaryFiles} with no
- * slot in use, is kept only within the size limit's headroom at that moment (slots in use plus
- * kept bytes stay under the limit; a limit lowered later is not enforced on kept files),
- * is deleted by {@link #close}, and is the first file a new block goes to (lowest index with room).
- * A retention of 0 deletes every file as soon as it is empty. A failed write never keeps the file
- * it emptied.
+ * slot in use, is kept only within the size limit's headroom (below), is deleted by {@link #close},
+ * and is the first file a new block goes to (lowest index with room). Reused, it is not truncated:
+ * its slots past the highest one in use stay on disk and stay counted as kept
+ * ({@link #retainedBytes}) until blocks fill them or the file is truncated; meanwhile its class
+ * keeps no other emptied file. A retention of 0 deletes every file as soon as it is empty. A failed
+ * write never keeps the file it emptied.
  *
  * <h2>Size limit</h2>
  * Usage is the sum of the slot sizes in use plus the stored size of files of their own. The limit
  * defaults to 90% of the free space of the directories' file systems when first used; it can be
- * {@link #SIZE_UNLIMITED}. Passing it is a {@link TemporaryDirectoryLimitException}.
+ * {@link #SIZE_UNLIMITED}. Passing it is a {@link TemporaryDirectoryLimitException}. The bytes of
+ * kept files count against it too (usage plus {@link #retainedBytes} stays within it), so what the
+ * temporary files hold on disk does too, except freed slots below a file's last block that are not
+ * punched out yet (see above); kept files give way: a spill that needs their room deletes them (a
+ * reused one is truncated to its slots in use) before it fails.
  */
 public final class TemporaryFileManager implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.spillway.spill");
@@ -302,6 +307,21 @@ public final class TemporaryFileManager implements AutoCloseable {
         /** Bytes the kept empty file holds on disk (0 when none is kept). */
         // guarded by lock
         long keptBytes;
+        /**
+         * The kept file once in use again, or {@link #NONE_KEPT}. Reusing it does not truncate it
+         * (overwriting blocks the file system already allocated is why it was kept), so its bytes
+         * past its highest slot in use are still on disk: they stay counted in retainedBytes, as
+         * {@link #tailBytes}, until slots cover them or the file is truncated or deleted. A class
+         * has a kept file or such a file, not both (free keeps no other file meanwhile).
+         */
+        // guarded by lock
+        int tailIndex = NONE_KEPT;
+        /** Length of the file at tailIndex: its kept size, less once truncated. */
+        // guarded by lock
+        long tailEnd;
+        /** Its bytes past its highest slot in use, {@code tailEnd} less those slots (counted in retainedBytes). */
+        // guarded by lock
+        long tailBytes;
 
         SizeClass(Directory dir, int index) {
             this.dir = dir;
@@ -332,10 +352,17 @@ public final class TemporaryFileManager implements AutoCloseable {
                     fileOpened();
                 } else {
                     f = files.get(a.fileIndex());
-                    if (a.fileIndex() == keptIndex) { // in use again: no longer an empty file kept
-                        retainedBytes.addAndGet(-keptBytes);
+                    if (a.fileIndex() == keptIndex) {
+                        // in use again: no longer an empty file kept, but its slots past this block stay
+                        // on disk, so its count moves over to the tail, less the slot now charged
+                        tailIndex = keptIndex;
+                        tailEnd = keptBytes;
+                        tailBytes = keptBytes;
                         keptIndex = NONE_KEPT;
                         keptBytes = 0;
+                    }
+                    if (a.fileIndex() == tailIndex) {
+                        recountTail();
                     }
                 }
                 return new Placement(a.fileIndex(), a.slot(), f, a.newFile());
@@ -401,7 +428,13 @@ public final class TemporaryFileManager implements AutoCloseable {
             lock.lock();
             try {
                 IoFile f = files.get(fileIndex);
-                boolean keep = mayKeep && keptIndex == NONE_KEPT && !closed && slots.wouldEmpty(fileIndex, slot)
+                boolean empties = slots.wouldEmpty(fileIndex, slot);
+                if (empties && fileIndex == tailIndex) { // about to be kept (counted anew) or deleted
+                    tailEnd = 0;
+                    recountTail();
+                }
+                // one kept file per class, and none beside a reused one still holding slots past its blocks
+                boolean keep = mayKeep && keptIndex == NONE_KEPT && tailIndex == NONE_KEPT && !closed && empties
                         && keepEmptied(fileIndex, f);
                 SlotAllocator.Release r = slots.free(fileIndex, slot, keep);
                 switch (r.action()) {
@@ -416,6 +449,9 @@ public final class TemporaryFileManager implements AutoCloseable {
                     case TRUNCATE:
                         try {
                             f.truncate((long) r.extentSlots() * slotSize);
+                            if (fileIndex == tailIndex) {
+                                tailEnd = Math.min(tailEnd, (long) r.extentSlots() * slotSize);
+                            }
                         } catch (RuntimeException e) {
                             LOG.log(Level.WARNING, "truncating " + f.path() + " after freeing slot " + slot
                                     + " failed; the space is reused later: " + e.getMessage());
@@ -428,6 +464,59 @@ public final class TemporaryFileManager implements AutoCloseable {
                         break;
                     default:
                         throw new AssertionError(r.action());
+                }
+                if (fileIndex == tailIndex) {
+                    recountTail(); // a truncate that failed leaves the freed tail slots on disk: counted
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Recounts the bytes of the reused kept file past its highest slot in use (under the lock). */
+        private void recountTail() {
+            long t = 0;
+            if (tailIndex != NONE_KEPT) {
+                SlotAllocator.FileSlots fs = slots.file(tailIndex);
+                t = fs == null ? 0 : Math.max(0, tailEnd - (long) fs.extentSlots() * slotSize);
+                if (t == 0) {
+                    tailIndex = NONE_KEPT; // its slots cover it now, or it was truncated or is going
+                    tailEnd = 0;
+                }
+            }
+            retainedBytes.addAndGet(t - tailBytes);
+            tailBytes = t;
+        }
+
+        /**
+         * Gives the room kept files take to a spill that needs it (see {@code charge}): deletes the
+         * kept empty file and truncates a reused one to its slots in use. A failed truncate is
+         * logged, and its bytes stay counted.
+         */
+        void releaseRetained() {
+            lock.lock();
+            try {
+                if (keptIndex != NONE_KEPT) {
+                    IoFile f = files.remove(keptIndex);
+                    slots.removeEmpty(keptIndex);
+                    retainedBytes.addAndGet(-keptBytes);
+                    keptIndex = NONE_KEPT;
+                    keptBytes = 0;
+                    closeDiscarded(f);
+                    deleteOwn(f.path());
+                    openFiles.decrementAndGet();
+                }
+                if (tailIndex != NONE_KEPT) {
+                    IoFile f = files.get(tailIndex);
+                    long inUse = (long) slots.file(tailIndex).extentSlots() * slotSize;
+                    try {
+                        f.truncate(inUse);
+                        tailEnd = inUse;
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.WARNING, "truncating " + f.path() + " from " + tailEnd + " to the " + inUse
+                                + " bytes of its slots in use, to give the room to a spill, failed: " + e.getMessage());
+                    }
+                    recountTail();
                 }
             } finally {
                 lock.unlock();
@@ -456,6 +545,12 @@ public final class TemporaryFileManager implements AutoCloseable {
                 }
                 if (!retainedBytes.compareAndSet(r, r + keepBytes)) {
                     continue;
+                }
+                // checked again now the bytes are counted, as charge() checks after its charge: of a
+                // spill and a keep racing, one sees the other, so together they cannot pass the limit
+                if (used.get() + retainedBytes.get() > sizeLimit()) {
+                    retainedBytes.addAndGet(-keepBytes);
+                    return false;
                 }
                 if (keepBytes < size) {
                     try {
@@ -819,20 +914,44 @@ public final class TemporaryFileManager implements AutoCloseable {
 
     // ---------------------------------------------------------------- size limit
 
+    /**
+     * Charges bytes against the limit. Files kept for reuse are on disk too, so they count
+     * (retainedBytes), but they give way: a charge they would stop first deletes or truncates them
+     * ({@code releaseRetained}), then tries once more.
+     */
     private void charge(long bytes) {
         long limit = sizeLimit();
+        boolean released = false;
         for (;;) {
             long u = used.get();
-            if (u + bytes > limit) {
+            long r = retainedBytes.get();
+            if (u + r + bytes > limit) {
+                if (r > 0 && !released) {
+                    released = true;
+                    for (Directory d : directories) {
+                        for (SizeClass sc : d.classes) {
+                            sc.releaseRetained();
+                        }
+                    }
+                    continue;
+                }
                 throw new TemporaryDirectoryLimitException("spilling " + bytes + " bytes to " + directories()
                         + " would pass the temporary directory size limit: limit " + limit + " bytes, " + u
-                        + " bytes in use; raise it with setTemporaryDirectoryLimit(bytes) (Config.sizeLimit, "
-                        + "SIZE_UNLIMITED for none)", limit, u, bytes);
+                        + " bytes in use" + (r > 0 ? " and " + r + " bytes of emptied files kept for reuse that "
+                        + "could not be released" : "") + "; raise it with setTemporaryDirectoryLimit(bytes) "
+                        + "(Config.sizeLimit, SIZE_UNLIMITED for none)", limit, u + r, bytes);
             }
-            if (used.compareAndSet(u, u + bytes)) {
-                peakUsed.accumulateAndGet(u + bytes, Math::max);
-                return;
+            if (!used.compareAndSet(u, u + bytes)) {
+                continue;
             }
+            // checked again now the charge is in, as keepEmptied checks after its reservation: of a spill
+            // and a keep racing, one sees the other, so together they cannot pass the limit
+            if (u + bytes + retainedBytes.get() > limit) {
+                used.addAndGet(-bytes);
+                continue;
+            }
+            peakUsed.accumulateAndGet(u + bytes, Math::max);
+            return;
         }
     }
 
@@ -898,7 +1017,11 @@ public final class TemporaryFileManager implements AutoCloseable {
         return used.get();
     }
 
-    /** Bytes on disk of emptied files kept for reuse (not charged against the size limit). */
+    /**
+     * Bytes on disk of emptied files kept for reuse, and of a reused one past its highest slot in
+     * use. Not in {@link #usedBytes}, but they count against the size limit with it until a spill
+     * needs their room.
+     */
     public long retainedBytes() {
         return retainedBytes.get();
     }
@@ -1014,7 +1137,17 @@ public final class TemporaryFileManager implements AutoCloseable {
                         problems.add("class " + sc.slotSize / 1024 + " KiB keeps file index " + sc.keptIndex + " holding "
                                 + sc.keptBytes + " bytes");
                     }
-                    kept += sc.keptBytes;
+                    if (sc.tailIndex != NONE_KEPT || sc.tailBytes != 0) {
+                        SlotAllocator.FileSlots fs = sc.slots.file(sc.tailIndex);
+                        long expected = fs == null || fs.inUse == 0 ? -1
+                                : Math.max(0, sc.tailEnd - (long) fs.extentSlots() * sc.slotSize);
+                        if (expected <= 0 || expected != sc.tailBytes || sc.keptIndex != NONE_KEPT) {
+                            problems.add("class " + sc.slotSize / 1024 + " KiB counts " + sc.tailBytes + " bytes of "
+                                    + "reused file index " + sc.tailIndex + " (" + sc.tailEnd + " bytes long) past its "
+                                    + "slots in use, expected " + expected + ", keeping file index " + sc.keptIndex);
+                        }
+                    }
+                    kept += sc.keptBytes + sc.tailBytes;
                     charged += sc.slots.slotsInUse() * sc.slotSize;
                     fileCount += sc.files.size();
                 } finally {
@@ -1029,7 +1162,7 @@ public final class TemporaryFileManager implements AutoCloseable {
             problems.add(fileCount + " temporary files are open but the counter says " + openFiles.get());
         }
         if (kept != retainedBytes.get()) {
-            problems.add("empty files kept hold " + kept + " bytes but the counter says " + retainedBytes.get());
+            problems.add("files kept for reuse hold " + kept + " bytes but the counter says " + retainedBytes.get());
         }
         if (retainedBytes.get() > emptyFileRetention) {
             problems.add("empty files kept hold " + retainedBytes.get() + " bytes, over the retention of "
@@ -1310,6 +1443,9 @@ public final class TemporaryFileManager implements AutoCloseable {
                         sc.keptIndex = NONE_KEPT;
                         sc.keptBytes = 0;
                     }
+                    sc.tailIndex = NONE_KEPT;
+                    sc.tailEnd = 0;
+                    sc.tailBytes = 0;
                 } finally {
                     sc.lock.unlock();
                 }
