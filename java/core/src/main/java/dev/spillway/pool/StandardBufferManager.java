@@ -205,6 +205,8 @@ public final class StandardBufferManager implements BufferManager {
     private final Map<Object, StandardPageFile> filesByIdentity = new HashMap<>(); // guarded by files
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
+    /** Set while close() closes the files, so that no file is registered behind its back. Guarded by files. */
+    private boolean closing;
     /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
     private final AtomicInteger writeBacks = new AtomicInteger();
     private final TransientBufferPool transients;
@@ -323,6 +325,9 @@ public final class StandardBufferManager implements BufferManager {
         checkOpen(op + " " + path);
         Path abs = path.toAbsolutePath().normalize();
         synchronized (files) {
+            if (closing || closed) { // a file opened now would stay open in a closed manager
+                throw new ClosedException(op + " " + abs + ": the buffer manager is closed");
+            }
             if (files.containsKey(abs)) {
                 throw new IllegalStateException(op + " " + abs + ": the file is already open in this buffer manager");
             }
@@ -1149,8 +1154,23 @@ public final class StandardBufferManager implements BufferManager {
         if (closed) {
             return;
         }
-        // a failure leaves the manager open: the caller can unpin or fix the disk and close again
-        forEachThenThrow(openFiles(), pf -> closeFile((StandardPageFile) pf));
+        List<PageFile> open;
+        synchronized (files) {
+            if (closed) {
+                return;
+            }
+            closing = true;
+            open = new ArrayList<>(files.values());
+        }
+        try {
+            // a failure leaves the manager open: the caller can unpin or fix the disk and close again
+            forEachThenThrow(open, pf -> closeFile((StandardPageFile) pf));
+        } catch (RuntimeException | Error e) {
+            synchronized (files) {
+                closing = false;
+            }
+            throw e;
+        }
         closed = true;
         frameMemory.close(); // every frame is gone with its file
         transients.close(); // frees buffers and removes this manager's temporary files

@@ -534,6 +534,45 @@ class BufferPoolTest extends PoolTestBase {
     }
 
     /**
+     * Files created while the manager closes either fail with ClosedException or are closed by it:
+     * none stays open (with its descriptor) in a closed manager. Before, a create that had passed
+     * the open check while close took its list of files registered after it.
+     */
+    @org.junit.jupiter.api.Test
+    void filesCreatedWhileTheManagerClosesAreNotLeftOpen() throws Exception {
+        int leftOpen = 0;
+        for (int round = 0; round < 40; round++) {
+            BufferManager m = BufferManager.builder().memoryLimit(64 * PS).build();
+            List<PageFile> created = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch first = new CountDownLatch(1);
+            int r = round;
+            Thread creator = new Thread(() -> {
+                for (int i = 0;; i++) {
+                    try {
+                        created.add(m.createPageFile(dir.resolve("race-" + r + "-" + i + ".pf"), PS));
+                        first.countDown();
+                    } catch (ClosedException e) {
+                        return;
+                    }
+                }
+            });
+            creator.start();
+            first.await();
+            m.close();
+            creator.join();
+            synchronized (created) {
+                for (PageFile f : created) {
+                    if (f.isOpen()) {
+                        leftOpen++;
+                        f.close();
+                    }
+                }
+            }
+        }
+        assertEquals(0, leftOpen, "page files left open in a closed manager");
+    }
+
+    /**
      * A closed file's id goes to the next file opened. A pin racing the close of its file (delayed
      * between checking the file and looking its page up) must fail with ClosedException, never
      * return the page of the file that took the id over. Two files, each holding its own number in
