@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * scratch, dst and the scratch's block bytes). Buffers must be direct, so two heap buffers over
  * one array never get this far. A slice or duplicate is another object over the same memory, and
  * Java 17 shows no direct buffer's address without internals: the native backends still refuse it,
- * since the C core checks addresses (SPW_E_ARG, reported as an overlap), but the nio backend cannot
+ * since the C core checks addresses (SPW_E_OVERLAP), but the nio backend cannot
  * tell, and its output is then undefined.
  */
 abstract class AbstractCodec implements Codec {
