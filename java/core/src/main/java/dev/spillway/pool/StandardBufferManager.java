@@ -1028,12 +1028,20 @@ public final class StandardBufferManager implements BufferManager {
         } finally {
             evictionLock.unlock();
         }
-        f.writeHeaderIfDirty();
+        try {
+            f.writeHeaderIfDirty();
+        } catch (RuntimeException | Error e) {
+            if (f.durabilityLost == null) {
+                f.closing = false; // nothing lost yet: the file stays open (its pages reload) and a later close retries
+            }
+            throw e;
+        }
         if (f.durabilityLost == null) {
             try {
                 sync(f, op, List.of()); // every frame of the file is gone by now
             } catch (RuntimeException e) {
                 if (f.durabilityLost == null) {
+                    f.closing = false;
                     throw e; // nothing lost yet: the file stays open and a later close retries
                 }
             }

@@ -573,6 +573,34 @@ class BufferPoolTest extends PoolTestBase {
     }
 
     /**
+     * A close whose last fdatasync fails (after its flush succeeded, so nothing is lost yet) leaves
+     * the file open and usable, and a later close succeeds. Before, the file stayed half closed:
+     * open by isOpen(), but every pin refused with "the page file is closed".
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aCloseWhoseLastSyncFailsLeavesTheFileOpenAndUsable(IoBackend b) {
+        FaultInjectingBackend io = new FaultInjectingBackend(b, 1);
+        StandardBufferManager m = manager(BufferManager.builder().backend(io).memoryLimit(64 * PS));
+        Path path = dir.resolve("last-sync-fails.pf");
+        PageFile f = m.createPageFile(path, PS);
+        long p = f.allocatePage();
+        write(f, p, 7);
+        io.inject(Op.SYNC).after(1).times(1); // not the flush's sync, the one after the frames are gone
+        SpillwayException e = assertThrows(SpillwayException.class, f::close);
+        assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
+        assertTrue(f.isOpen());
+        verify(f, p, 7); // pins work: the page reloads from disk
+        write(f, f.allocatePage(), 8);
+        f.close();
+        assertFalse(f.isOpen());
+        try (PageFile again = m.openPageFile(path)) {
+            verify(again, p, 7);
+            verify(again, p + 1, 8);
+        }
+    }
+
+    /**
      * A closed file's id goes to the next file opened. A pin racing the close of its file (delayed
      * between checking the file and looking its page up) must fail with ClosedException, never
      * return the page of the file that took the id over. Two files, each holding its own number in
