@@ -230,7 +230,24 @@ final class StandardPageFile implements PageFile {
         try (AlignedBuffer buf = backend.allocate(ps)) {
             ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
             long page = h.freeHead();
+            // Brent's cycle detection: a list that loops (nodes with good checksums, the header's count
+            // forged or large, the file sparse) is found within twice its tail and loop, not after
+            // reading as many pages as the header counts (up to 2^31, and a list that size)
+            long tortoise = page;
+            long power = 1;
+            long steps = 0;
             for (int i = 0; i < n; i++) {
+                if (i > 0) {
+                    if (page == tortoise) {
+                        throw new StaleFreeList("free list entry " + i + " returns to page " + page
+                                + ": the list loops");
+                    }
+                    if (++steps == power) {
+                        tortoise = page;
+                        power <<= 1;
+                        steps = 0;
+                    }
+                }
                 if (page < 1 || page >= h.pageCount()) {
                     String what = "free list entry " + i + " points to page " + page + ", outside 1.." + (h.pageCount() - 1);
                     if (i == 0) {

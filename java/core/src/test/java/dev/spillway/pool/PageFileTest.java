@@ -250,4 +250,42 @@ class PageFileTest extends PoolTestBase {
         assertEquals(0, m.openDescriptors(), "a refused file left a descriptor open");
         return e;
     }
+
+    /**
+     * A free list that loops (every node's checksum good, the header's count as large as the file's
+     * pages, the file sparse) is found as soon as the walk comes back to a page, not after reading
+     * as many pages as the header counts: the file then opens with its list rebuilt from the pages.
+     * Before, the walk read a page per counted entry (up to 2^31 of them on a large sparse file,
+     * and kept a list that long) before it gave up.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFreeListThatLoopsIsFoundAtOnce(IoBackend b) throws Exception {
+        int ps = 4096;
+        long pages = 1 << 14; // 64 MiB, sparse: pages 4.. are holes
+        Path path = dir.resolve("loop.pf");
+        ByteBuffer page = ByteBuffer.allocateDirect(ps).order(ByteOrder.LITTLE_ENDIAN);
+        try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw")) {
+            raf.setLength(pages * ps);
+            java.nio.channels.FileChannel ch = raf.getChannel();
+            PageFileFormat.encodeHeader(b, page, new PageFileFormat.Header(ps, pages, 3, pages - 1));
+            ch.write(page.clear(), 0);
+            for (long[] node : new long[][] {{3, 2}, {2, 3}}) { // 3 -> 2 -> 3 -> ...
+                for (int i = 0; i < ps; i += 8) {
+                    page.putLong(i, 0);
+                }
+                PageFileFormat.encodeFreePage(b, page, ps, node[1]);
+                ch.write(page.clear(), node[0] * ps);
+            }
+        }
+        dev.spillway.testing.FaultInjectingBackend io = new dev.spillway.testing.FaultInjectingBackend(b, 1);
+        StandardBufferManager m = manager(dev.spillway.BufferManager.builder().backend(io).memoryLimit(64 * ps));
+        try (PageFile f = m.openPageFile(path)) {
+            assertEquals(pages, f.pageCount());
+            assertEquals(2, f.freePageCount(), "the rebuilt list: the two free nodes");
+        }
+        // the rebuild reads each page once; the walk that looped read a handful more, not another 16,383
+        long reads = io.calls(dev.spillway.testing.FaultInjectingBackend.Op.READ);
+        assertTrue(reads < pages + 100, reads + " reads to open a file of " + pages + " pages");
+    }
 }
