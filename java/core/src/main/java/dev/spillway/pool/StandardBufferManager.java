@@ -504,16 +504,19 @@ public final class StandardBufferManager implements BufferManager {
             discard(fr, 0);
             throw e;
         }
-        fr.loaded();
-        misses.increment();
         evictionLock.lock();
         try {
             state().missed();
-            feedHitsLocked();
-            policy.recordInsert(key);
+            policyInsert("pin page " + page + " of " + f.path(), key);
+        } catch (RuntimeException | Error e) {
+            fr.kill(); // still LOADING, so no one else holds it: it goes as after a failed read
+            discard(fr, 0);
+            throw e;
         } finally {
             evictionLock.unlock();
         }
+        fr.loaded();
+        misses.increment();
         return fr;
     }
 
@@ -522,10 +525,37 @@ public final class StandardBufferManager implements BufferManager {
         if (evictionLock.tryLock()) {
             try {
                 feedHitsLocked();
+            } catch (RuntimeException e) {
+                // A policy that fails on a hit: this pin is taken and must be returned; the hits fed
+                // are dropped, and the failure surfaces at the next insert or eviction, which feeds too.
             } finally {
                 evictionLock.unlock();
             }
         }
+    }
+
+    /**
+     * Under evictionLock: feeds every thread's hits, then records the insert of {@code key}. A
+     * policy that throws is named in an IllegalStateException; the caller undoes what it did, so
+     * that the policy tracks exactly the resident pages. (The hits being fed when it threw are
+     * dropped: {@link ThreadState#feed} moves past them first, so one bad key cannot fail every
+     * later feed.)
+     */
+    private void policyInsert(String op, long key) {
+        try {
+            feedHitsLocked();
+        } catch (RuntimeException e) {
+            throw policyFailed(op, "recordAccess (hits fed before the insert)", e);
+        }
+        try {
+            policy.recordInsert(key);
+        } catch (RuntimeException e) {
+            throw policyFailed(op, "recordInsert(" + key + ")", e);
+        }
+    }
+
+    private IllegalStateException policyFailed(String op, String call, RuntimeException e) {
+        return new IllegalStateException(op + ": the eviction policy " + policy.name() + " failed in " + call + ": " + e, e);
     }
 
     /** Under evictionLock: every thread's hits since the last feed go to the policy, before it inserts or chooses. */
@@ -569,25 +599,35 @@ public final class StandardBufferManager implements BufferManager {
                         // Zero-filled memory (a fresh or discarded slot), written back on flush or eviction.
                         fr = frameMemory.newFrame(f, key, Frame.DIRTY, false);
                     }
-                    PageTable.Partition part = table.partition(key);
-                    long stamp = part.writeLock();
+                    // The policy before the page is taken, as the frame: if it fails, nothing is taken
+                    // (hits before this insert come first, as before a load's).
+                    policyInsert("allocate page " + candidate + " of " + f.path(), key);
+                    boolean taken = false;
                     try {
-                        if (part.probe(key) != null) {
-                            throw new IllegalStateException("allocate page " + candidate + " of " + f.path()
-                                    + ": the page is already resident (internal error)");
+                        PageTable.Partition part = table.partition(key);
+                        long stamp = part.writeLock();
+                        try {
+                            if (part.probe(key) != null) {
+                                throw new IllegalStateException("allocate page " + candidate + " of " + f.path()
+                                        + ": the page is already resident (internal error)");
+                            }
+                            if (f.takePage(candidate) >= 0) { // else a free pushed another page meanwhile: choose again
+                                part.put(fr);
+                                resident = true; // from here on eviction, free or close gives the memory back
+                                f.publish(candidate);
+                                taken = true;
+                            }
+                        } finally {
+                            part.unlockWrite(stamp);
                         }
-                        if (f.takePage(candidate) < 0) {
-                            continue; // a free pushed another page meanwhile: choose again
-                        }
-                        part.put(fr);
-                        resident = true; // from here on eviction, free or close gives the memory back
-                        f.publish(candidate);
                     } finally {
-                        part.unlockWrite(stamp);
+                        if (!taken) {
+                            policy.recordRemove(key); // the policy tracks only resident pages
+                        }
                     }
-                    feedHitsLocked(); // hits before this insert come first, as before a load's
-                    policy.recordInsert(key);
-                    return candidate;
+                    if (taken) {
+                        return candidate;
+                    }
                 }
             } finally {
                 evictionLock.unlock();
@@ -722,14 +762,41 @@ public final class StandardBufferManager implements BufferManager {
     long reclaim(long bytes) {
         evictionLock.lock();
         try {
-            feedHitsLocked();
+            String op = "evict to free " + bytes + " bytes";
+            try {
+                feedHitsLocked();
+            } catch (RuntimeException e) {
+                throw policyFailed(op, "recordAccess (hits fed before choosing)", e);
+            }
             long freed = 0;
+            // A policy must offer only keys its predicate accepts, or NO_VICTIM. A victim pinned since
+            // the policy chose it goes back and the next is asked for; one that is not resident, or
+            // more such refusals in a row than pages are resident, is a broken policy: an exception
+            // naming it, not a loop that would hold the eviction lock for good.
+            long futile = 0;
+            long futileLimit = table.size() + 64L;
             while (freed < bytes) {
-                long victim = policy.evict(evictable);
+                long victim;
+                try {
+                    victim = policy.evict(evictable);
+                } catch (RuntimeException e) {
+                    throw policyFailed(op, "evict", e);
+                }
                 if (victim == EvictionPolicy.NO_VICTIM) {
                     break;
                 }
-                freed += evict(victim);
+                if (table.get(victim) == null) {
+                    throw new IllegalStateException(op + ": the eviction policy " + policy.name() + " chose key "
+                            + victim + ", which is not a resident page");
+                }
+                long got = evict(victim);
+                freed += got;
+                futile = got > 0 ? 0 : futile + 1;
+                if (futile > futileLimit) {
+                    throw new IllegalStateException(op + ": the eviction policy " + policy.name() + " offered " + futile
+                            + " victims in a row that are pinned (last key " + victim + "); a policy must return only keys"
+                            + " its predicate accepts, or NO_VICTIM");
+                }
             }
             compactLocked();
             return freed;

@@ -204,6 +204,8 @@ final class ThreadState extends ThreadStateFields {
     long feed(LongConsumer policy, long[] scratch) {
         long h = (long) HEAD.getAcquire(this);
         long from = Math.max(fed, h - RING);
+        long old = fed;
+        fed = h; // first: a policy that throws on a hit drops this batch instead of failing every later feed on it
         if (Thread.currentThread() == owner) {
             for (long i = from; i < h; i++) {
                 policy.accept(ring[MARGIN + ((int) i & RING_MASK)]);
@@ -220,9 +222,7 @@ final class ThreadState extends ThreadStateFields {
             }
             from = Math.min(intact, h);
         }
-        long lost = from - fed;
-        fed = h;
-        return lost;
+        return from - old;
     }
 
     /**
