@@ -9,7 +9,11 @@ import java.awt.RenderingHints;
 import java.awt.geom.Path2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.io.OutputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,6 +21,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * PNG charts with Java2D (headless; part of the JDK, so no plotting dependency): a line chart of
@@ -84,11 +91,49 @@ final class Chart {
         } finally {
             g.dispose();
         }
-        try {
-            ImageIO.write(img, "png", png.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write chart " + png + ": " + e.getMessage(), e);
+        writePng(img, png);
+    }
+
+    /**
+     * Writes the PNG through a stream on a regular file that this creates or truncates. Not
+     * {@code ImageIO.write(img, "png", File)}: that deletes whatever is at the path first (an empty
+     * directory included, replaced by the PNG) and, when the file cannot be opened, its stream
+     * provider prints the exception's stack trace to stderr before ImageIO throws a message that
+     * names no reason. The stream is cached in memory, so no temporary file is made either.
+     */
+    static void writePng(BufferedImage img, Path png) {
+        if (Files.isDirectory(png)) {
+            throw new Main.CommandException("cannot write chart " + png + ": is a directory");
         }
+        if (Files.exists(png) && !Files.isRegularFile(png)) {
+            throw new Main.CommandException("cannot write chart " + png + ": exists and is not a regular file");
+        }
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+        try (OutputStream os = Files.newOutputStream(png); ImageOutputStream ios = new MemoryCacheImageOutputStream(os)) {
+            writer.setOutput(ios);
+            writer.write(img);
+        } catch (IOException e) {
+            // the message is the whole line (Main.describe would put the cause's wording first)
+            throw new Main.CommandException("cannot write chart " + png + ": " + reason(png, e), e);
+        } finally {
+            writer.dispose();
+        }
+    }
+
+    /** The operating system's reason, without repeating the path. */
+    private static String reason(Path png, IOException e) {
+        if (e instanceof NoSuchFileException) {
+            Path parent = png.toAbsolutePath().getParent();
+            return parent != null && !Files.isDirectory(parent) ? "no such directory: " + parent
+                    : "no such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return Main.describe(e);
     }
 
     private double tx(double x) {

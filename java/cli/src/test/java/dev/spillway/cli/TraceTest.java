@@ -113,4 +113,38 @@ class TraceTest extends CliTestBase {
         assertFails(2, "no trace file given", "trace", "--csv");
         assertFails(2, "name it FILE.png", "trace", gli(), "--plot", "x.jpg");
     }
+    /** Runs assertFails with System.err captured: ImageIO printed its stack traces there, not to the CLI's err. */
+    private String assertFailsQuietly(int code, String expected, String... args) {
+        java.io.ByteArrayOutputStream sys = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.err;
+        System.setErr(new java.io.PrintStream(sys, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertFails(code, expected, args);
+        } finally {
+            System.setErr(old);
+        }
+        return sys.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void unwritablePlotIsOneLineWithoutStackTraceAndNeverReplacesADirectory() throws Exception {
+        String t = Files.writeString(dir.resolve("small.trace"), "1\n2\n1\n3\n1\n2\n").toString();
+        Path missing = dir.resolve("no-such-dir").resolve("p.png");
+        assertEquals("", assertFailsQuietly(1, "cannot write chart " + missing + ": no such directory: "
+                + missing.getParent(), "trace", t, "--csv", "--plot", missing.toString()), "nothing else on stderr");
+        Path full = Files.createDirectories(dir.resolve("full.png"));
+        Files.writeString(full.resolve("keep"), "x");
+        assertEquals("", assertFailsQuietly(1, "cannot write chart " + full + ": is a directory", "trace", t, "--csv",
+                "--plot", full.toString()), "nothing else on stderr");
+        // ImageIO.write(..., File) deleted an empty directory and wrote the PNG in its place
+        Path empty = Files.createDirectories(dir.resolve("empty.png"));
+        assertEquals("", assertFailsQuietly(1, "cannot write chart " + empty + ": is a directory", "trace", t, "--plot",
+                empty.toString()), "nothing else on stderr");
+        assertTrue(Files.isDirectory(empty), "the empty directory is left alone");
+        assertTrue(Files.isDirectory(full) && Files.exists(full.resolve("keep")));
+        // an existing regular file is still overwritten
+        Path old = Files.writeString(dir.resolve("old.png"), "not yet a png");
+        assertEquals(0, run("trace", t, "--csv", "--plot", old.toString()), err());
+        assertEquals((byte) 0x89, Files.readAllBytes(old)[0]);
+    }
 }
