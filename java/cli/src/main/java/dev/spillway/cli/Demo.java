@@ -113,10 +113,20 @@ final class Demo {
                         + Units.bytes((long) runBlocks * BLOCK) + " whose keys take " + Units.bytes(keyArray)
                         + " of heap, more than half of this JVM's " + Units.bytes(heap) + ": lower --limit or raise -Xmx");
             }
-            long pages = PAGE_FILE_FACTOR * limit / PAGE_SIZE;
+            // PAGE_FILE_FACTOR * limit / PAGE_SIZE without overflowing for limits past 2^62
+            long pages = limit / PAGE_SIZE * PAGE_FILE_FACTOR + limit % PAGE_SIZE * PAGE_FILE_FACTOR / PAGE_SIZE;
             return new Plan(limit, data, runBlocks, (int) runs, data / RECORD, (int) Math.min(Integer.MAX_VALUE - 1, pages),
                     pages * PINS_PER_PAGE);
         }
+    }
+
+    /** The default --size, 8x the limit; only computed when --size is not given. */
+    static long defaultSize(long limit) {
+        if (limit > Long.MAX_VALUE / 8) {
+            throw new Main.UsageException("--limit " + Units.bytes(limit) + " is too large for the default --size (8x the"
+                    + " limit is more than " + Long.MAX_VALUE + " bytes): give --size or lower --limit");
+        }
+        return 8 * limit;
     }
 
     record SortResult(long records, int runs, double runSeconds, double mergeSeconds) {
@@ -130,7 +140,7 @@ final class Demo {
         o.checkOnly("size", "limit", "temp-dir", "backend", "policy", "json", "progress");
         o.noPositional();
         long limit = o.size("limit", DEFAULT_LIMIT);
-        Plan plan = Plan.of(limit, o.size("size", Math.multiplyExact(8, limit)));
+        Plan plan = Plan.of(limit, o.values.containsKey("size") ? o.size("size", 0) : defaultSize(limit));
         BackendKind kind = BackendKind.parse(o.get("backend", "auto"));
         String policy = o.get("policy", EvictionPolicies.DEFAULT);
         EvictionPolicies.create(policy, 1); // an unknown name is a usage error before any work

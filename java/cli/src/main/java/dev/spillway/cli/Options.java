@@ -55,6 +55,9 @@ final class Options {
             return parseSize(v);
         } catch (NumberFormatException e) {
             throw new Main.UsageException("--" + name + ": '" + v + "' is not a size (e.g. 64m, 512k, 2g)");
+        } catch (ArithmeticException e) { // the number times its unit is past Long.MAX_VALUE
+            throw new Main.UsageException("--" + name + ": '" + v + "' is too large (more than " + Long.MAX_VALUE
+                    + " bytes)");
         }
     }
 

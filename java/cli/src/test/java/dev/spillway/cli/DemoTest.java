@@ -76,6 +76,21 @@ class DemoTest extends CliTestBase {
         assertArrayEquals(precious, Files.readAllBytes(other.resolve("demo.pages")));
     }
 
+    @Test
+    void oversizedSizesAreUsageErrorsNamingTheOption() {
+        assertFails(2, "--limit: '9999999999g' is too large", "demo", "--limit", "9999999999g");
+        assertFails(2, "--size: '9999999999g' is too large", "demo", "--size", "9999999999g");
+        // 8x this limit overflows: the default size is not computed when --size is given ...
+        assertFails(2, "unknown eviction policy 'nope'", "demo", "--limit", "2000000000g", "--size", "1m", "--policy",
+                "nope");
+        // ... and when it is, the error names --limit
+        assertFails(2, "--limit 2000000000.00 GiB is too large for the default --size", "demo", "--limit", "2000000000g");
+        // the page file's size, 2x the limit, does not overflow either
+        Demo.Plan plan = Demo.Plan.of(Long.MAX_VALUE, 1 << 20);
+        assertEquals(Integer.MAX_VALUE - 1, plan.pages());
+        assertTrue(plan.pins() > 0, "pins " + plan.pins());
+    }
+
     private static int count(String s, String sub) {
         int n = 0;
         for (int i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + 1)) {
