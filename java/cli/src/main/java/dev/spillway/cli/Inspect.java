@@ -3,6 +3,7 @@ package dev.spillway.cli;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -142,10 +143,13 @@ final class Inspect {
                 : String.format("MISMATCH: stored crc32c %08x, computed %08x", stored, actual));
         String sizeNote = "";
         if (pageSizeOk && pageCount > 0) {
-            long expected = pageCount * pageSize;
-            sizeNote = size == expected ? " = page count x page size"
-                    : size < expected ? " - TRUNCATED: the header counts " + Units.count(expected) + " bytes"
-                    : " (" + Units.count(size - expected) + " bytes past the last page: a write in flight at a crash)";
+            // exact: a damaged count (up to 2^63 - 1) times the page size overflows a long
+            BigInteger expected = BigInteger.valueOf(pageCount).multiply(BigInteger.valueOf(pageSize));
+            int cmp = BigInteger.valueOf(size).compareTo(expected);
+            sizeNote = cmp == 0 ? " = page count x page size"
+                    : cmp < 0 ? String.format(Locale.ROOT, " - TRUNCATED: the header counts %,d bytes", expected)
+                    : " (" + Units.count(size - expected.longValueExact()) + " bytes past the last page: a write in flight"
+                            + " at a crash)";
         }
         out.printf("  %-16s %s bytes (%s)%s%n", "file size", Units.count(size), Units.bytes(size), sizeNote);
         if (!pageSizeOk || pageCount < 1) {

@@ -88,6 +88,21 @@ class InspectTest extends CliTestBase {
     }
 
     @Test
+    void hugeHeaderPageCountIsTruncatedNotOverflowed() throws Exception {
+        Path p = pageFile();
+        long count = (1L << 52) - 1; // times 4,096 is 2^64 - 4,096: wrapped to -4,096 in a long
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, count), 16);
+        }
+        assertEquals(0, run("inspect", p.toString()), err());
+        String o = out();
+        assertTrue(o.contains("header checksum  MISMATCH"), o);
+        assertTrue(o.contains("file size        45,056 bytes (44.0 KiB) - TRUNCATED: the header counts"
+                + " 18,446,744,073,709,547,520 bytes"), o);
+        assertTrue(!o.contains("past the last page"), o);
+    }
+
+    @Test
     void temporaryDirectoryFilesSlotsAndOwners() throws Exception {
         Path tmp = dir.resolve("spill");
         int block = 256 * 1024;
