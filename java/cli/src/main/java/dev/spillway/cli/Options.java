@@ -22,7 +22,12 @@ final class Options {
                 String name = a.substring(2);
                 int eq = name.indexOf('=');
                 if (eq >= 0) {
-                    o.values.put(name.substring(0, eq), name.substring(eq + 1));
+                    String key = name.substring(0, eq);
+                    String value = name.substring(eq + 1);
+                    if (FLAGS.contains(key)) {
+                        value = bool(key, value);
+                    }
+                    o.values.put(key, value);
                 } else if (FLAGS.contains(name)) {
                     o.values.put(name, "true");
                 } else if (i + 1 < args.size()) {
@@ -37,8 +42,17 @@ final class Options {
         return o;
     }
 
+    /** {@code --name=true} or {@code --name=false}, any case; anything else is a usage error, not a silent false. */
+    private static String bool(String name, String value) {
+        if (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false")) {
+            return value.toLowerCase(java.util.Locale.ROOT);
+        }
+        throw new Main.UsageException("--" + name + ": '" + value + "' is not true or false (give --" + name + ", --"
+                + name + "=true or --" + name + "=false)");
+    }
+
     boolean flag(String name) {
-        return Boolean.parseBoolean(values.getOrDefault(name, "false"));
+        return Boolean.parseBoolean(bool(name, values.getOrDefault(name, "false")));
     }
 
     String get(String name, String dflt) {

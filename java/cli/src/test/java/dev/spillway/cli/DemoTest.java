@@ -85,6 +85,8 @@ class DemoTest extends CliTestBase {
                 "nope");
         // ... and when it is, the error names --limit
         assertFails(2, "--limit 2000000000.00 GiB is too large for the default --size", "demo", "--limit", "2000000000g");
+        // --json=maybe is refused before any work, not read as false after the demo has run
+        assertFails(2, "--json: 'maybe' is not true or false", "demo", "--json=maybe");
         // the page file's size, 2x the limit, does not overflow either
         Demo.Plan plan = Demo.Plan.of(Long.MAX_VALUE, 1 << 20);
         assertEquals(Integer.MAX_VALUE - 1, plan.pages());

@@ -147,4 +147,16 @@ class TraceTest extends CliTestBase {
         assertEquals(0, run("trace", t, "--csv", "--plot", old.toString()), err());
         assertEquals((byte) 0x89, Files.readAllBytes(old)[0]);
     }
+
+    @Test
+    void booleanOptionsTakeOnlyTrueOrFalse() throws Exception {
+        String t = Files.writeString(dir.resolve("small.trace"), "1\n2\n1\n").toString();
+        assertFails(2, "--csv: 'yes' is not true or false", "trace", t, "--csv=yes");
+        assertFails(2, "--csv: '' is not true or false", "trace", t, "--csv=");
+        Path png = dir.resolve("b.png");
+        assertEquals(0, run("trace", t, "--csv=TRUE", "--plot", png.toString()), err());
+        assertTrue(out().startsWith(Trace.CSV_HEADER), out());
+        assertEquals(0, run("trace", t, "--csv=false", "--plot", png.toString()), err());
+        assertTrue(out().startsWith("small: 3 requests"), out());
+    }
 }
