@@ -17,6 +17,12 @@ import java.util.function.LongPredicate;
  * calls lag real time until it next decides. One thread gets exactly the replay's order; with
  * several, each thread's hits come in order and the threads one after another, and a thread that
  * made more than 1,024 hits since the last feed without missing has only its last 1,024 fed.
+ *
+ * <p><b>A policy that breaks this contract</b> gets an {@code IllegalStateException} naming it
+ * from the standard pool, which stays consistent: a victim that is not resident, or more victims
+ * in a row that its predicate refuses than pages are resident, ends the eviction; an exception from
+ * {@link #recordInsert} undoes the load or allocation it was part of; the hits being fed when
+ * {@link #recordAccess} throws are dropped ({@code MisbehavingPolicyTest}).
  */
 public interface EvictionPolicy {
     /** Returned by {@link #evict} when no resident key may be evicted. */
