@@ -265,9 +265,6 @@ final class NativeCoreBackend implements IoBackend {
     }
 
     private final class CoreCodec extends AbstractCodec {
-        /** SPW_E_OVERLAP: input and output overlap in memory, views of one buffer that Java cannot tell apart. */
-        private static final long E_OVERLAP = NativeCodes.E_OVERLAP;
-
         private long handle;
 
         CoreCodec(long handle) {
@@ -279,7 +276,7 @@ final class NativeCoreBackend implements IoBackend {
         int doCompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset, int dstCapacity,
                 int level) {
             long r = calls.compress(handle, src, srcOffset, srcLength, dst, dstOffset, dstCapacity, level);
-            if (r == E_OVERLAP) {
+            if (r == NativeCodes.E_OVERLAP) { // views of one buffer that Java cannot tell apart
                 throw overlap("compress", null, "src", srcOffset, srcLength, "dst", dstOffset, dstCapacity);
             }
             return (int) NativeCodes.codecResult("compress", r, srcLength, calls::strerror);
@@ -288,7 +285,7 @@ final class NativeCoreBackend implements IoBackend {
         @Override
         int doDecompress(ByteBuffer src, int srcOffset, int srcLength, ByteBuffer dst, int dstOffset, int dstCapacity) {
             long r = calls.decompress(handle, src, srcOffset, srcLength, dst, dstOffset, dstCapacity);
-            if (r == E_OVERLAP) {
+            if (r == NativeCodes.E_OVERLAP) { // views of one buffer that Java cannot tell apart
                 throw overlap("decompress", null, "src", srcOffset, srcLength, "dst", dstOffset, dstCapacity);
             }
             return (int) NativeCodes.codecResult("decompress", r, srcLength, calls::strerror);
@@ -302,7 +299,7 @@ final class NativeCoreBackend implements IoBackend {
             try {
                 long r = calls.spillWrite(handle, f.fd, fileOffset, src, srcOffset, srcLength, level, maxPayload,
                         scratch.buffer(), scratch.size());
-                if (r == E_OVERLAP) {
+                if (r == NativeCodes.E_OVERLAP) { // views of one buffer that Java cannot tell apart
                     throw overlap("spill write", file, "src", srcOffset, srcLength, "scratch", 0, scratch.size());
                 }
                 return NativeCodes.spillWriteResult(file, fileOffset, srcLength, r, calls::strerror);
@@ -319,7 +316,7 @@ final class NativeCoreBackend implements IoBackend {
             try {
                 long r = calls.spillRead(handle, f.fd, fileOffset, storedSize, dst, dstOffset, dstLength,
                         scratch.buffer(), scratch.size());
-                if (r == E_OVERLAP) {
+                if (r == NativeCodes.E_OVERLAP) { // views of one buffer that Java cannot tell apart
                     throw overlap("spill read", file, "dst", dstOffset, dstLength, "scratch", 0, storedSize);
                 }
                 NativeCodes.spillReadResult(file, fileOffset, storedSize, r, calls::strerror);
@@ -333,7 +330,7 @@ final class NativeCoreBackend implements IoBackend {
             return new IllegalArgumentException(op + (file == null ? "" : " on " + file.path()) + ": " + a + " ["
                     + aOffset + ", +" + aLength + ") and " + b + " [" + bOffset + ", +" + bLength
                     + ") overlap in memory (views of the same memory; the C core refused them: "
-                    + calls.strerror(E_OVERLAP) + ", code " + E_OVERLAP + ")");
+                    + calls.strerror(NativeCodes.E_OVERLAP) + ", code " + NativeCodes.E_OVERLAP + ")");
         }
 
         /** The fused calls need this backend's descriptor: a file of another backend is a caller's mistake. */

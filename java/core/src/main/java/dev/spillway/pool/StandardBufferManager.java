@@ -334,7 +334,8 @@ public final class StandardBufferManager implements BufferManager {
             // The same file under another name (a symbolic or hard link) would get a second cache
             // and a second free list, and the two would hand out the same pages: compare the file's
             // identity (device and inode), not only its name.
-            StandardPageFile same = filesByIdentity.get(identityOf(abs));
+            Object identity = identityOf(abs);
+            StandardPageFile same = filesByIdentity.get(identity);
             if (same != null) {
                 throw new IllegalStateException(op + " " + abs + ": the file is already open in this buffer manager as "
                         + same.path());
@@ -346,7 +347,7 @@ public final class StandardBufferManager implements BufferManager {
             StandardPageFile f = opener.open(abs, id);
             fileIds.set(id);
             files.put(abs, f);
-            f.identity = identityOf(abs);
+            f.identity = identity instanceof Path ? identityOf(abs) : identity; // a file just created has one now
             filesByIdentity.put(f.identity, f);
             return f;
         }
