@@ -202,7 +202,19 @@ public final class StandardBufferManager implements BufferManager {
     private final LongAdder pagesWrittenBack = new LongAdder();
     private final LongAdder pagesMoved = new LongAdder();
     private final Map<Path, StandardPageFile> files = new HashMap<>(); // guarded by itself
-    private final Map<Object, StandardPageFile> filesByIdentity = new HashMap<>(); // guarded by files
+    /**
+     * The page files open in any buffer manager of this JVM, by identity (device and inode), with
+     * the manager and the name each is open under; a file being opened holds its entry from before
+     * its open (which may rebuild its free list) to its close. Two managers caching one file would
+     * hand out the same pages twice and lose writes. Guarded by itself; taken inside a manager's
+     * {@code files}, never the other way round. Another process is not seen here: a page file is
+     * for one process at a time, as the README says, and the embedding system locks against others.
+     */
+    private static final Map<Object, OpenFile> OPEN_IN_THIS_JVM = new HashMap<>();
+
+    private record OpenFile(StandardBufferManager manager, Path path) {
+    }
+
     private final BitSet fileIds = new BitSet(); // guarded by files
     private volatile boolean closed;
     /** Set while close() closes the files, so that no file is registered behind its back. Guarded by files. */
@@ -331,24 +343,44 @@ public final class StandardBufferManager implements BufferManager {
             if (files.containsKey(abs)) {
                 throw new IllegalStateException(op + " " + abs + ": the file is already open in this buffer manager");
             }
-            // The same file under another name (a symbolic or hard link) would get a second cache
-            // and a second free list, and the two would hand out the same pages: compare the file's
-            // identity (device and inode), not only its name.
+            // The same file under another name (a symbolic or hard link), or in another buffer
+            // manager, would get a second cache and a second free list, and the two would hand out
+            // the same pages: compare the file's identity (device and inode), not only its name.
             Object identity = identityOf(abs);
-            StandardPageFile same = filesByIdentity.get(identity);
-            if (same != null) {
-                throw new IllegalStateException(op + " " + abs + ": the file is already open in this buffer manager as "
-                        + same.path());
+            synchronized (OPEN_IN_THIS_JVM) {
+                OpenFile same = OPEN_IN_THIS_JVM.get(identity);
+                if (same != null) {
+                    throw new IllegalStateException(op + " " + abs + ": the file is already open "
+                            + (same.manager() == this ? "in this buffer manager" : "in another buffer manager of this JVM")
+                            + " as " + same.path());
+                }
+                OPEN_IN_THIS_JVM.put(identity, new OpenFile(this, abs));
             }
             int id = fileIds.nextClearBit(1);
-            if (id > MAX_FILE_ID) {
-                throw new IllegalStateException(op + " " + abs + ": " + MAX_FILE_ID + " page files are open, the most");
+            StandardPageFile f;
+            try {
+                if (id > MAX_FILE_ID) {
+                    throw new IllegalStateException(op + " " + abs + ": " + MAX_FILE_ID + " page files are open, the most");
+                }
+                f = opener.open(abs, id);
+            } catch (RuntimeException | Error e) {
+                synchronized (OPEN_IN_THIS_JVM) {
+                    OPEN_IN_THIS_JVM.remove(identity);
+                }
+                throw e;
             }
-            StandardPageFile f = opener.open(abs, id);
             fileIds.set(id);
             files.put(abs, f);
-            f.identity = identity instanceof Path ? identityOf(abs) : identity; // a file just created has one now
-            filesByIdentity.put(f.identity, f);
+            f.identity = identity;
+            if (identity instanceof Path) { // a file just created has its device and inode now
+                Object created = identityOf(abs);
+                synchronized (OPEN_IN_THIS_JVM) {
+                    if (!created.equals(identity) && OPEN_IN_THIS_JVM.putIfAbsent(created, new OpenFile(this, abs)) == null) {
+                        OPEN_IN_THIS_JVM.remove(identity);
+                        f.identity = created;
+                    }
+                }
+            }
             return f;
         }
     }
@@ -1124,7 +1156,9 @@ public final class StandardBufferManager implements BufferManager {
         fileCache.remove(f);
         synchronized (files) {
             files.remove(f.path());
-            filesByIdentity.remove(f.identity);
+            synchronized (OPEN_IN_THIS_JVM) {
+                OPEN_IN_THIS_JVM.remove(f.identity);
+            }
             fileIds.clear(f.fileId);
         }
         SpillwayException lostNow = f.durabilityLost;

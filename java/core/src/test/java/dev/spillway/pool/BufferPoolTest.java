@@ -478,6 +478,42 @@ class BufferPoolTest extends PoolTestBase {
     }
 
     /**
+     * Two buffer managers of one JVM caching the same page file would hand out the same free pages
+     * twice and lose writes: the second is refused, under the same name or another, until the
+     * first closes the file. An open that fails (not a page file) holds nothing.
+     */
+    @org.junit.jupiter.api.Test
+    void aFileOpenInOneManagerIsRefusedInAnotherUntilClosed() throws Exception {
+        StandardBufferManager first = manager(BufferManager.builder().memoryLimit(64 * PS));
+        StandardBufferManager second = manager(BufferManager.builder().memoryLimit(64 * PS));
+        Path real = dir.resolve("shared.pf");
+        PageFile f = first.createPageFile(real, PS);
+        write(f, f.allocatePage(), 1);
+        Path hardlink = java.nio.file.Files.createLink(dir.resolve("shared-link.pf"), real);
+        for (Path name : List.of(real, hardlink)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> second.openPageFile(name));
+            assertTrue(e.getMessage().contains(name.toString()) && e.getMessage().contains("another buffer manager")
+                    && e.getMessage().contains(real.toString()), e.getMessage());
+        }
+        assertEquals(0, second.openFiles().size());
+        write(f, f.allocatePage(), 2); // the first manager goes on as before
+        f.close();
+        try (PageFile again = second.openPageFile(hardlink)) {
+            verify(again, 1, 1);
+            verify(again, 2, 2);
+            assertThrows(IllegalStateException.class, () -> first.openPageFile(real));
+        }
+        Path notAPageFile = java.nio.file.Files.write(dir.resolve("text.pf"), new byte[8192]);
+        assertThrows(dev.spillway.InvalidPageFileException.class, () -> first.openPageFile(notAPageFile));
+        assertThrows(dev.spillway.InvalidPageFileException.class, () -> second.openPageFile(notAPageFile),
+                "a failed open leaves no claim on the file");
+        first.close();
+        try (PageFile third = second.openPageFile(real)) { // closed with its manager
+            verify(third, 2, 2);
+        }
+    }
+
+    /**
      * A page's buffer() view kept past its unpin (which the javadoc forbids) and past the
      * manager's close reads what the memory holds, zeros where memory is discarded, and never
      * crashes the JVM: the slab stays mapped while the view is reachable, and is unmapped once it

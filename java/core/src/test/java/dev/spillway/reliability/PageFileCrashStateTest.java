@@ -14,12 +14,24 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The states a crash can leave a page file in, made on purpose: a second manager opens the file
- * while the first still runs, which sees exactly what a crash of the first would leave on disk
- * (everything it wrote, nothing it held in memory). {@link CrashTest} finds these by chance.
+ * The states a crash can leave a page file in, made on purpose: a second manager opens a copy of
+ * the file taken while the first still runs, which holds exactly what a crash of the first would
+ * leave on disk (everything it wrote, nothing it held in memory). The copy, because the file itself
+ * is refused while open in another manager. {@link CrashTest} finds these states by chance.
  */
 class PageFileCrashStateTest extends ReliabilityTestSupport {
     private static final int PS = 8192;
+
+    /** A copy of what is on disk of a file open in a running manager: the file a crash would leave. */
+    private Path crashImage(Path p) {
+        Path copy = p.resolveSibling(p.getFileName() + ".crash");
+        try {
+            java.nio.file.Files.copy(p, copy);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return copy;
+    }
 
     @ParameterizedTest
     @MethodSource("backends")
@@ -41,7 +53,7 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
         running.setMemoryLimit(4L * PS);
 
         StandardBufferManager afterCrash = manager(backend, 4L * PS);
-        PageFile g = afterCrash.openPageFile(p); // rebuilt free list: 3 free, 5 data
+        PageFile g = afterCrash.openPageFile(crashImage(p)); // rebuilt free list: 3 free, 5 data
         assertEquals(1, g.freePageCount());
         verify(g, 5, 2);
         assertThrows(IllegalArgumentException.class, () -> g.pin(3, AccessIntent.READ), "page 3 is free");
@@ -65,7 +77,7 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
         f.freePage(2);
 
         StandardBufferManager afterCrash = manager(backend, 16L * PS);
-        PageFile g = afterCrash.openPageFile(p);
+        PageFile g = afterCrash.openPageFile(crashImage(p));
         verify(g, 2, 1); // the free is not on disk until the next flush: the page is as flushed
         g.close();
         f.close();
@@ -87,13 +99,13 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
             f.flush(); // writes pages 1..3 and a header counting page 4, which it must skip
 
             StandardBufferManager afterCrash = manager(backend, 16L * PS);
-            PageFile g = afterCrash.openPageFile(p);
+            PageFile g = afterCrash.openPageFile(crashImage(p));
             assertEquals(5, g.pageCount());
             for (long page = 1; page <= 3; page++) {
                 verify(g, page, 1);
             }
             CorruptDataException e = assertThrows(CorruptDataException.class, () -> verify(g, last, 2));
-            assertMentions(e, "page " + last, p.toString());
+            assertMentions(e, "page " + last, dir.resolve("held.pf.crash").toString());
             g.close();
         }
         f.close();
