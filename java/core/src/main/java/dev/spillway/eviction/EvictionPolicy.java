@@ -19,10 +19,14 @@ import java.util.function.LongPredicate;
  * made more than 1,024 hits since the last feed without missing has only its last 1,024 fed.
  *
  * <p><b>A policy that breaks this contract</b> gets an {@code IllegalStateException} naming it
- * from the standard pool, which stays consistent: a victim that is not resident, or more victims
- * in a row that its predicate refuses than pages are resident, ends the eviction; an exception from
- * {@link #recordInsert} undoes the load or allocation it was part of; the hits being fed when
- * {@link #recordAccess} throws are dropped ({@code MisbehavingPolicyTest}).
+ * from the standard pool, which stays consistent: a victim that is not resident is asked to be
+ * forgotten ({@link #recordRemove}) and, offered again, ends the eviction, as do more victims in a
+ * row that its predicate refuses than pages are resident; an exception from {@link #recordInsert}
+ * undoes the load or allocation it was part of; the hits being fed when {@link #recordAccess}
+ * throws are dropped; a free or a file's close whose {@link #recordRemove} throws completes, then
+ * reports it; an eviction that puts a page back (pinned since chosen, or its write-back failed)
+ * and whose {@link #recordInsert} throws leaves the page resident, untracked until its file
+ * closes, and reports it ({@code MisbehavingPolicyTest}).
  */
 public interface EvictionPolicy {
     /** Returned by {@link #evict} when no resident key may be evicted. */

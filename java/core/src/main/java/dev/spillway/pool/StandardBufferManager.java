@@ -587,6 +587,28 @@ public final class StandardBufferManager implements BufferManager {
         }
     }
 
+    /** Under evictionLock: tells the policy a resident key left; a policy that throws is named. */
+    private void policyRemove(String op, long key) {
+        IllegalStateException failed = tryPolicyRemove(op, key);
+        if (failed != null) {
+            throw failed;
+        }
+    }
+
+    /**
+     * Under evictionLock: as {@link #policyRemove}, for callers that finish what they are doing
+     * (free, close) before they report the failure. The pool asks the policy to forget a key again
+     * if the policy later offers it as a victim ({@link #reclaim}).
+     */
+    private IllegalStateException tryPolicyRemove(String op, long key) {
+        try {
+            policy.recordRemove(key);
+            return null;
+        } catch (RuntimeException e) {
+            return policyFailed(op, "recordRemove(" + key + ")", e);
+        }
+    }
+
     private IllegalStateException policyFailed(String op, String call, RuntimeException e) {
         return new IllegalStateException(op + ": the eviction policy " + policy.name() + " failed in " + call + ": " + e, e);
     }
@@ -655,7 +677,7 @@ public final class StandardBufferManager implements BufferManager {
                         }
                     } finally {
                         if (!taken) {
-                            policy.recordRemove(key); // the policy tracks only resident pages
+                            policyRemove("allocate page " + candidate + " of " + f.path(), key); // only resident pages
                         }
                     }
                     if (taken) {
@@ -679,6 +701,7 @@ public final class StandardBufferManager implements BufferManager {
         checkOpen("free page " + page + " of " + f.path());
         long key = f.key("free", page);
         Frame removed = null;
+        IllegalStateException policyFailure = null;
         try {
             evictionLock.lock();
             try {
@@ -689,8 +712,8 @@ public final class StandardBufferManager implements BufferManager {
                     f.checkLoadable("free", page);
                     if (fr != null && killForFree(fr)) { // false: a failed load killed it, and the loader removes it
                         part.remove(fr);
-                        policy.recordRemove(key);
                         removed = fr;
+                        policyFailure = tryPolicyRemove("free page " + page + " of " + f.path(), key);
                     }
                     f.beginFree(page);
                 } finally {
@@ -713,6 +736,10 @@ public final class StandardBufferManager implements BufferManager {
             } finally {
                 evictionLock.unlock();
             }
+        }
+        if (policyFailure != null) {
+            throw new IllegalStateException("free page " + page + " of " + f.path() + ": the page is free, but "
+                    + policyFailure.getMessage(), policyFailure.getCause());
         }
     }
 
@@ -808,6 +835,7 @@ public final class StandardBufferManager implements BufferManager {
             // naming it, not a loop that would hold the eviction lock for good.
             long futile = 0;
             long futileLimit = table.size() + 64L;
+            long forgotten = EvictionPolicy.NO_VICTIM; // the last non-resident key the policy was told to forget
             while (freed < bytes) {
                 long victim;
                 try {
@@ -819,8 +847,14 @@ public final class StandardBufferManager implements BufferManager {
                     break;
                 }
                 if (table.get(victim) == null) {
-                    throw new IllegalStateException(op + ": the eviction policy " + policy.name() + " chose key "
-                            + victim + ", which is not a resident page");
+                    // Left over from a recordRemove that threw (free, close): told once more to forget it.
+                    if (victim == forgotten || ++futile > futileLimit) {
+                        throw new IllegalStateException(op + ": the eviction policy " + policy.name() + " chose key "
+                                + victim + ", which is not a resident page");
+                    }
+                    policyRemove(op, victim);
+                    forgotten = victim;
+                    continue;
                 }
                 long got = evict(victim);
                 freed += got;
@@ -929,14 +963,25 @@ public final class StandardBufferManager implements BufferManager {
                     writeBack(fr);
                 } catch (RuntimeException e) {
                     fr.endWriteBack(false);
-                    policy.recordInsert(key);
-                    throw new SpillwayException("evict page " + fr.page() + " of " + fr.file.path()
+                    String op = "evict page " + fr.page() + " of " + fr.file.path();
+                    SpillwayException failed = new SpillwayException(op
                             + ": writing the dirty page back failed; the page stays dirty and resident: " + e.getMessage(), e);
+                    try {
+                        policy.recordInsert(key); // it stays resident, so tracked
+                    } catch (RuntimeException pe) { // the write's error matters more; it stays resident untracked
+                        failed.addSuppressed(policyFailed(op, "recordInsert(" + key + ") putting the page back", pe));
+                    }
+                    throw failed;
                 }
                 fr.endWriteBack(true);
                 continue; // now clean: kill it unless someone pinned it meanwhile
             }
-            policy.recordInsert(key); // pinned or busy since the policy chose it: it stays
+            try {
+                policy.recordInsert(key); // pinned or busy since the policy chose it: it stays
+            } catch (RuntimeException e) {
+                throw policyFailed("evict page " + fr.page() + " of " + fr.file.path(),
+                        "recordInsert(" + key + ") putting back a page pinned since it was chosen", e);
+            }
             return 0;
         }
     }
@@ -1096,6 +1141,7 @@ public final class StandardBufferManager implements BufferManager {
         if (lost == null) {
             flushFrames(f, op);
         }
+        IllegalStateException policyFailure = null; // close still completes, then reports it
         evictionLock.lock();
         try {
             f.closing = true; // new pins fail from here
@@ -1122,7 +1168,10 @@ public final class StandardBufferManager implements BufferManager {
                             + Frame.describe(fr.state()) + ")");
                 }
                 discard(fr, killed);
-                policy.recordRemove(fr.key);
+                IllegalStateException failed = tryPolicyRemove(op, fr.key);
+                if (failed != null && policyFailure == null) {
+                    policyFailure = failed;
+                }
             }
             compactLocked();
         } finally {
@@ -1163,7 +1212,15 @@ public final class StandardBufferManager implements BufferManager {
         }
         SpillwayException lostNow = f.durabilityLost;
         if (lostNow != null) {
-            throw new SpillwayException(op + ": the file is closed, but " + lostNow.getMessage(), lostNow);
+            SpillwayException e = new SpillwayException(op + ": the file is closed, but " + lostNow.getMessage(), lostNow);
+            if (policyFailure != null) {
+                e.addSuppressed(policyFailure);
+            }
+            throw e;
+        }
+        if (policyFailure != null) {
+            throw new IllegalStateException(op + ": the file is closed and written, but " + policyFailure.getMessage(),
+                    policyFailure.getCause());
         }
     }
 
