@@ -118,6 +118,36 @@ final class Demo {
             return new Plan(limit, data, runBlocks, (int) runs, data / RECORD, (int) Math.min(Integer.MAX_VALUE - 1, pages),
                     pages * PINS_PER_PAGE);
         }
+
+        long pageFileBytes() {
+            return (long) pages * PAGE_SIZE;
+        }
+
+        /**
+         * Refuses, before any work, a plan this machine cannot hold: a memory limit above its
+         * physical memory (0: unknown), or a sort or page file larger than the directory's free
+         * space. The sort's runs are freed before the page file is written, so the larger of the
+         * two must fit; runs are counted uncompressed, as random keys barely compress.
+         */
+        void checkRoom(Path dir, long usableDisk, long physicalMemory) {
+            if (physicalMemory > 0 && limit > physicalMemory) {
+                throw new Main.UsageException("--limit " + Units.bytes(limit) + " is more than this machine's "
+                        + Units.bytes(physicalMemory) + " of physical memory: lower --limit");
+            }
+            long disk = Math.max(dataBytes, pageFileBytes());
+            if (disk > usableDisk) {
+                throw new Main.UsageException("the demo needs up to " + Units.bytes(disk) + " of disk in " + dir
+                        + " (sorted runs of " + Units.bytes(dataBytes) + ", then a page file of "
+                        + Units.bytes(pageFileBytes()) + "), but its file system has " + Units.bytes(usableDisk)
+                        + " free: lower --size or --limit, or give --temp-dir on a larger file system");
+            }
+        }
+    }
+
+    /** This machine's physical memory in bytes, or 0 if the JVM does not say. */
+    static long physicalMemory() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
     }
 
     /** The default --size, 8x the limit; only computed when --size is not given. */
@@ -146,6 +176,15 @@ final class Demo {
         EvictionPolicies.create(policy, 1); // an unknown name is a usage error before any work
         String given = o.get("temp-dir", null);
         Workdir work = Workdir.open(given);
+        try {
+            plan.checkRoom(work.dir, Files.getFileStore(work.dir).getUsableSpace(), physicalMemory());
+        } catch (IOException | RuntimeException e) {
+            work.close();
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("reading the free space of " + work.dir + " failed: " + io.getMessage(), io);
+            }
+            throw (RuntimeException) e;
+        }
         boolean bar = o.flag("progress") || (err == System.err && Progress.stderrIsTerminal());
         Progress progress = new Progress(err, bar, "demo: ");
         long t0 = System.nanoTime();

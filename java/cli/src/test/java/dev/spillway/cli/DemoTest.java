@@ -3,6 +3,7 @@ package dev.spillway.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -91,6 +92,26 @@ class DemoTest extends CliTestBase {
         Demo.Plan plan = Demo.Plan.of(Long.MAX_VALUE, 1 << 20);
         assertEquals(Integer.MAX_VALUE - 1, plan.pages());
         assertTrue(plan.pins() > 0, "pins " + plan.pins());
+    }
+
+    /**
+     * A plan larger than the machine is refused before any work: a limit above physical memory, or
+     * runs or a page file larger than the free space (before, --limit 100000g --size 1m planned a
+     * 16 TiB page file and started writing it).
+     */
+    @Test
+    void aPlanLargerThanTheMachineIsAUsageError() {
+        assertFails(2, "of physical memory: lower --limit", "demo", "--limit", "100000g", "--size", "1m",
+                "--temp-dir", dir.resolve("big").toString());
+        Demo.Plan plan = Demo.Plan.of(64L << 20, 512L << 20); // 512 MiB of runs, a 128 MiB page file
+        plan.checkRoom(dir, 512L << 20, 1L << 40); // exactly enough
+        Main.UsageException e = assertThrows(Main.UsageException.class, () -> plan.checkRoom(dir, (512L << 20) - 1, 1L << 40));
+        assertTrue(e.getMessage().contains("needs up to 512.0 MiB of disk in " + dir) && e.getMessage().contains("--temp-dir"),
+                e.getMessage());
+        Demo.Plan pages = Demo.Plan.of(1L << 30, 1L << 20); // 1 MiB of runs, a 2 GiB page file
+        e = assertThrows(Main.UsageException.class, () -> pages.checkRoom(dir, 1L << 30, 1L << 40));
+        assertTrue(e.getMessage().contains("a page file of 2.00 GiB"), e.getMessage());
+        pages.checkRoom(dir, 2L << 30, 0); // physical memory unknown: not checked
     }
 
     private static int count(String s, String sub) {
