@@ -146,6 +146,34 @@ final class Frame {
         }
     }
 
+    /**
+     * Holds off write-backs (WRITEBACK, DIRTY kept) of a dirty page that a writer may still pin, while a
+     * flush writes an empty page over a free-list node the page left on disk
+     * ({@code StandardBufferManager#overwriteStaleNode}). False if it is clean, dead, loading,
+     * being killed or already being written. A writer keeps its pin; new write pins wait, as for a write-back.
+     */
+    boolean tryHoldWriteBacks() {
+        for (;;) {
+            long s = state;
+            if ((s & DIRTY) == 0 || (s & (DEAD | LOADING | WRITEBACK | EVICTING)) != 0) {
+                return false;
+            }
+            if (STATE.compareAndSet(this, s, s | WRITEBACK)) {
+                return true;
+            }
+        }
+    }
+
+    /** Ends {@link #tryHoldWriteBacks}: the page is still dirty and its write-back still to come. */
+    void releaseWriteBacks() {
+        for (;;) {
+            long s = state;
+            if (STATE.compareAndSet(this, s, s & ~WRITEBACK)) {
+                return;
+            }
+        }
+    }
+
     /** Ends a write-back; a failed one makes the page dirty again, a successful one UNSYNCED. */
     void endWriteBack(boolean written) {
         for (;;) {

@@ -991,6 +991,7 @@ public final class StandardBufferManager implements BufferManager {
         try {
             PageFileFormat.sealDataPage(backend, fr.bytes(), fr.offset, fr.size());
             fr.file.write("write back", fr.page(), fr.bytes(), fr.offset);
+            fr.file.nodeOverwritten(fr.page());
         } finally {
             writeBacks.decrementAndGet();
         }
@@ -1063,8 +1064,48 @@ public final class StandardBufferManager implements BufferManager {
         checkDurable(f, op);
         List<Frame> frames = framesOf(f);
         forEachThenThrow(frames, fr -> writeBackIfDirty(fr, op));
+        overwriteStaleNodes(f, op);
         f.writeHeaderIfDirty();
         sync(f, op, frames);
+    }
+
+    /**
+     * Before a header that counts them as allocated: pages taken from the free list that are still
+     * its nodes on disk (held for writing, so the write-backs above skipped them) get an empty data
+     * page written over the node. Otherwise, after a crash that leaves the header's list stale,
+     * {@link StandardPageFile#open}'s rebuild would read the node as a free page and hand the page
+     * out again while the last flush's data points to it. A crash now leaves zeros there, as it
+     * does for a new page held across a flush.
+     */
+    private void overwriteStaleNodes(StandardPageFile f, String op) {
+        for (long page : f.staleNodes()) {
+            Frame fr = table.get(f.keyOf(page));
+            if (fr == null || fr.file != f) {
+                continue; // freed again (its node is rewritten with the header), or evicted (written back)
+            }
+            int waits = 0;
+            for (;;) {
+                if (fr.tryHoldWriteBacks()) {
+                    try {
+                        // under the hold no write-back can run: if one wrote the page since, the node is gone
+                        if (f.hasStaleNode(page)) {
+                            f.writeEmptyPage(page);
+                        }
+                    } catch (RuntimeException e) {
+                        throw new SpillwayException(op + ": writing an empty page over the free-list node of page " + page
+                                + " of " + f.path() + " failed; the header was not written: " + e.getMessage(), e);
+                    } finally {
+                        fr.releaseWriteBacks();
+                    }
+                    break;
+                }
+                long s = fr.state();
+                if ((s & Frame.WRITEBACK) == 0 || (s & Frame.DEAD) != 0) {
+                    break; // clean (written back) or gone
+                }
+                waits = backOff(waits);
+            }
+        }
     }
 
     private static void checkDurable(StandardPageFile f, String op) {

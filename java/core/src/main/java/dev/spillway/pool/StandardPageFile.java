@@ -31,7 +31,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * SIGKILL) the header is the one of the last flush that wrote it, and every page holds a state it
  * had at that flush or later: its flushed data, data written since, or zeros for a page allocated
  * since; a torn page fails its checksum when read, and so does a new page that a flush counted while
- * it was held for writing (the file is extended over it). Where a crash hit after a page was reused (or
+ * it was held for writing (the file is extended over it); a page reused from the free list and held
+ * for writing across a flush gets an empty data page over its node first, so it reads as zeros and
+ * never as a free page the header does not list. Where a crash hit after a page was reused (or
  * its node rewritten) but before the header, the header's free list no longer matches the disk;
  * {@link #open} sees it and rebuilds the list from the pages' kinds on disk.
  *
@@ -81,6 +83,15 @@ final class StandardPageFile implements PageFile {
      * pushed since, and their nodes are written only with the next header. Guarded by this.
      */
     private int durableDepth;
+    /**
+     * Pages allocated from the header's free list whose free-list node is still on disk: nothing
+     * was written to them since. A flush must overwrite such a node before it writes a header that
+     * counts the page as allocated, or a crash followed by {@link #rebuildFreeList} would take the
+     * node for a free page and hand the page out a second time. Guarded by this.
+     */
+    private final Set<Long> staleNodes = new HashSet<>();
+    /** Whether {@link #staleNodes} has any; written under this. */
+    private volatile boolean anyStaleNodes;
 
     private StandardPageFile(StandardBufferManager manager, IoBackend backend, Path path, int pageSize, int fileId,
             long pageCount, long[] freeStack) {
@@ -398,6 +409,10 @@ final class StandardPageFile implements PageFile {
         }
         if (freeSize > 0) {
             freeSize--; // the head, already in unavailable
+            if (freeSize < durableDepth) { // from the header's list: its node is on disk
+                staleNodes.add(page);
+                anyStaleNodes = true;
+            }
             durableDepth = Math.min(durableDepth, freeSize);
         } else {
             unavailable.add(page);
@@ -465,6 +480,8 @@ final class StandardPageFile implements PageFile {
                 for (int i = durableDepth; i < freeSize; i++) {
                     PageFileFormat.encodeFreePage(backend, b, pageSize, i == 0 ? 0 : freeStack[i - 1]);
                     write("free", freeStack[i], b, 0);
+                    staleNodes.remove(freeStack[i]); // a node again, and this time a listed one
+                    anyStaleNodes = !staleNodes.isEmpty();
                 }
             }
         }
@@ -479,6 +496,47 @@ final class StandardPageFile implements PageFile {
     synchronized void syncFailed() {
         headerDirty = true;
         durableDepth = 0;
+    }
+
+    /** The pages of {@link #staleNodes} now. */
+    synchronized long[] staleNodes() {
+        long[] pages = new long[staleNodes.size()];
+        int i = 0;
+        for (long p : staleNodes) {
+            pages[i++] = p;
+        }
+        return pages;
+    }
+
+    /** Whether {@code page} still has its node on disk ({@link #staleNodes}). */
+    synchronized boolean hasStaleNode(long page) {
+        return staleNodes.contains(page);
+    }
+
+    /** A page's data (or an empty page) was written over it: if it had a stale node, it is a data page on disk now. */
+    void nodeOverwritten(long page) {
+        if (anyStaleNodes) { // (a write-back takes no monitor while there are none)
+            synchronized (this) {
+                staleNodes.remove(page);
+                anyStaleNodes = !staleNodes.isEmpty();
+            }
+        }
+    }
+
+    /**
+     * Writes an empty data page (zeros, sealed) over {@code page}: what a crash then leaves of a page
+     * allocated and not yet written is zeros, as for a new page, not a free-list node.
+     */
+    void writeEmptyPage(long page) {
+        try (AlignedBuffer buf = backend.allocate(pageSize)) {
+            ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
+            for (int off = 0; off < pageSize; off += 8) {
+                b.putLong(off, 0);
+            }
+            PageFileFormat.sealDataPage(backend, b, 0, pageSize);
+            write("write an empty page over the free-list node of", page, b, 0);
+        }
+        nodeOverwritten(page);
     }
 
     /** Reads a data page from disk into {@code dst} at {@code base} (a frame's place in its slab) and checks it. */

@@ -112,4 +112,50 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
         PageFile again = manager(backend, 16L * PS).openPageFile(p);
         verify(again, last, 2);
     }
+
+    /**
+     * A page taken from the free list and held for writing across a flush: the header counts it as
+     * allocated while the disk still holds its free-list node. A later crash that leaves the header's
+     * list stale (here a page reused after that flush and evicted) rebuilds the list from the pages'
+     * kinds on disk, and must not take that node for a free page: the flushed header handed the page
+     * out, so handing it out again would give two owners one page.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aReusedPageHeldForWritingAcrossAFlushIsNotFreeAfterACrash(IoBackend backend) {
+        StandardBufferManager running = manager(backend, 16L * PS);
+        Path p = dir.resolve("reused-held.pf");
+        PageFile f = running.createPageFile(p, PS);
+        for (int i = 0; i < 6; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.freePage(3);
+        f.freePage(5);
+        f.flush(); // header: pages 5 -> 3 free, both nodes on disk
+        long held = f.allocatePage();
+        assertEquals(5, held);
+        try (PageHandle h = f.pin(held, AccessIntent.WRITE)) {
+            fill(h, 2);
+            f.flush(); // header: only 3 free; page 5 is held, so the flush cannot write its data
+            long reused = f.allocatePage();
+            assertEquals(3, reused);
+            write(f, reused, 2);
+            running.setMemoryLimit(2L * PS); // page 5 and one more
+            verify(f, 1, 1); // evicts page 3: its data lands on a page the header calls free (a stale list)
+
+            StandardBufferManager afterCrash = manager(backend, 16L * PS);
+            PageFile g = afterCrash.openPageFile(crashImage(p)); // rebuilt from the pages on disk
+            assertEquals(0, g.freePageCount(), "page 5 was allocated by the last header: not free");
+            assertEquals(7, g.allocatePage(), "a new page, not page 5 a second time");
+            verify(g, 3, 2);
+            for (long page : new long[] {1, 2, 4, 6}) {
+                verify(g, page, 1);
+            }
+            g.close();
+        }
+        running.setMemoryLimit(16L * PS);
+        f.close();
+        PageFile again = manager(backend, 16L * PS).openPageFile(p);
+        verify(again, held, 2);
+    }
 }
