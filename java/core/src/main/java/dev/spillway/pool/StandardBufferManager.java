@@ -1065,8 +1065,28 @@ public final class StandardBufferManager implements BufferManager {
         List<Frame> frames = framesOf(f);
         forEachThenThrow(frames, fr -> writeBackIfDirty(fr, op));
         overwriteStaleNodes(f, op);
-        f.writeHeaderIfDirty();
+        writeHeader(f, op, frames);
         sync(f, op, frames);
+    }
+
+    /**
+     * The header of a flush or close, each step behind an fdatasync, since a power loss keeps any
+     * subset of the writes since the last one: the pages the header counts (written by the caller,
+     * the file extended over those held for writing) are durable before the header; the header is
+     * durable before the nodes of the pages it newly lists overwrite their data. The caller syncs
+     * the nodes. A flush that changed no allocation syncs once, as before.
+     */
+    private void writeHeader(StandardPageFile f, String op, List<Frame> frames) {
+        if (!f.headerDirty()) {
+            return;
+        }
+        f.extendToPageCount();
+        sync(f, op, frames);
+        long header = f.writeHeaderIfDirty();
+        if (header >= 0) {
+            sync(f, op, frames);
+            f.writeNodes(header);
+        }
     }
 
     /**
@@ -1219,12 +1239,22 @@ public final class StandardBufferManager implements BufferManager {
             evictionLock.unlock();
         }
         try {
-            f.writeHeaderIfDirty();
+            if (f.durabilityLost == null) {
+                writeHeader(f, op, List.of()); // every frame of the file is gone by now
+            } else {
+                long header = f.writeHeaderIfDirty(); // best effort, no barriers: the loss is reported below either way
+                if (header >= 0) {
+                    f.writeNodes(header);
+                }
+            }
         } catch (RuntimeException | Error e) {
             if (f.durabilityLost == null) {
                 f.closing = false; // nothing lost yet: the file stays open (its pages reload) and a later close retries
+                throw e;
             }
-            throw e;
+            if (e != f.durabilityLost && e.getCause() != f.durabilityLost) {
+                f.durabilityLost.addSuppressed(e);
+            }
         }
         if (f.durabilityLost == null) {
             try {

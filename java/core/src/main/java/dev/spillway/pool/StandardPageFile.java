@@ -24,8 +24,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * its descriptor slot in the {@link OpenFileCache}. Page contents live in the manager's frames;
  * this class reads and writes them for it. The format is {@link PageFileFormat}.
  *
- * <p><b>Crash consistency.</b> A flush writes the dirty pages, then the header (page count, free-list
- * head and count), then the free-list nodes of pages freed since the last header, then fdatasync.
+ * <p><b>Crash consistency.</b> A flush writes the dirty pages, then (if allocations or frees changed
+ * it) fdatasync, the header (page count, free-list head and count), fdatasync, and the free-list nodes
+ * of pages freed since the last header; then fdatasync. The barriers are for a power loss, which
+ * keeps any subset of the writes since the last fdatasync: without them the header could reach the
+ * disk before the pages it counts (a file too short to open) and a node before the header that lists
+ * its page (a flushed page overwritten while the header on disk still counts it as allocated).
  * Between flushes a page reaches the disk only by eviction's write-back, whole and checksummed; a
  * free reaches it only with the next header. So after a crash (the process killed; the tests use
  * SIGKILL) the header is the one of the last flush that wrote it, and every page holds a state it
@@ -83,6 +87,13 @@ final class StandardPageFile implements PageFile {
      * pushed since, and their nodes are written only with the next header. Guarded by this.
      */
     private int durableDepth;
+    /** Header writes so far ({@link #writeNodes} writes only the last one's nodes). Guarded by this. */
+    private long headerNumber;
+    /**
+     * The free-stack size of the last header written, lowered by allocations since: entries below it
+     * are that header's list and have not changed. Guarded by this.
+     */
+    private int headerDepth;
     /**
      * Pages allocated from the header's free list whose free-list node is still on disk: nothing
      * was written to them since. A flush must overwrite such a node before it writes a header that
@@ -414,6 +425,7 @@ final class StandardPageFile implements PageFile {
                 anyStaleNodes = true;
             }
             durableDepth = Math.min(durableDepth, freeSize);
+            headerDepth = Math.min(headerDepth, freeSize);
         } else {
             unavailable.add(page);
             pageCount = page + 1;
@@ -434,8 +446,8 @@ final class StandardPageFile implements PageFile {
     }
 
     /**
-     * Step two: push it on the free list. Its node is not written now but with the next header
-     * ({@link #writeHeaderIfDirty}): until then the page keeps its data on disk, so a crash before
+     * Step two: push it on the free list. Its node is not written now but after the next header
+     * ({@link #writeNodes}): until then the page keeps its data on disk, so a crash before
      * that flush finds it as the last flush left it.
      */
     synchronized void linkFree(long page) {
@@ -446,15 +458,42 @@ final class StandardPageFile implements PageFile {
         headerDirty = true;
     }
 
+    synchronized boolean headerDirty() {
+        return headerDirty;
+    }
+
     /**
-     * Writes the header, then the nodes of pages freed since the last one (the caller syncs). The
-     * header goes first: if a crash stops the nodes half way, the header's list leads to a page that
-     * is still data on disk, which {@link #open} reads as a crash and repairs ({@link #rebuildFreeList});
-     * nodes first could instead leave a freed page as a node the old header does not list.
+     * Extends the file over every page counted now, before the barrier that precedes the header
+     * ({@code StandardBufferManager#writeHeader}): a new page held for writing through the flush has
+     * not reached the disk, and the header must not reach it before the file's new size does.
      */
-    synchronized void writeHeaderIfDirty() {
+    void extendToPageCount() {
+        long counted = pageCount * pageSize;
+        OpenFileCache cache = manager.fileCache();
+        IoFile f = cache.acquire(this, "extend", -1);
+        try {
+            if (f.size() < counted) {
+                f.truncate(counted); // a crash leaves one unreadable page, not a file too short to open
+            }
+        } finally {
+            cache.release(this);
+        }
+    }
+
+    /**
+     * Writes the header (the caller has made the pages it counts durable). Returns the number of the
+     * header written if pages freed since the last one need their nodes ({@link #writeNodes}, after
+     * the caller made this header durable), else -1.
+     *
+     * <p>The header goes before the nodes, with an fdatasync between: if a crash (or a power loss)
+     * keeps the header and not all the nodes, the header's list leads to a page that is still data on
+     * disk, which {@link #open} reads as a crash and repairs ({@link #rebuildFreeList}); a node that
+     * reached the disk before its header would instead overwrite the data of a page the header on
+     * disk still counts as allocated.
+     */
+    synchronized long writeHeaderIfDirty() {
         if (!headerDirty) {
-            return;
+            return -1;
         }
         long head = freeSize > 0 ? freeStack[freeSize - 1] : 0;
         OpenFileCache cache = manager.fileCache();
@@ -465,8 +504,8 @@ final class StandardPageFile implements PageFile {
             try {
                 long counted = pageCount * pageSize;
                 if (f.size() < counted) {
-                    // a page the header counts has not reached the disk (held for writing through this
-                    // flush): extend over it, so a crash leaves one unreadable page, not a file too short to open
+                    // a page allocated since the caller extended the file and held for writing: extend
+                    // over it, so a crash leaves one unreadable page, not a file too short to open
                     f.truncate(counted);
                 }
                 f.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
@@ -474,19 +513,35 @@ final class StandardPageFile implements PageFile {
                 cache.release(this);
             }
         }
-        if (durableDepth < freeSize) {
-            try (AlignedBuffer buf = backend.allocate(pageSize)) {
-                ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = durableDepth; i < freeSize; i++) {
-                    PageFileFormat.encodeFreePage(backend, b, pageSize, i == 0 ? 0 : freeStack[i - 1]);
-                    write("free", freeStack[i], b, 0);
-                    staleNodes.remove(freeStack[i]); // a node again, and this time a listed one
-                    anyStaleNodes = !staleNodes.isEmpty();
-                }
-            }
-        }
-        durableDepth = freeSize;
         headerDirty = false;
+        headerNumber++;
+        headerDepth = freeSize;
+        return durableDepth < freeSize ? headerNumber : -1;
+    }
+
+    /**
+     * Writes the nodes of the pages that header {@code header} lists and the one before did not,
+     * unless a later header was written since (its caller writes them after it is durable). Entries
+     * of the stack popped since the header are skipped ({@link #headerDepth}).
+     */
+    synchronized void writeNodes(long header) {
+        if (header != headerNumber) {
+            return;
+        }
+        int depth = Math.min(headerDepth, freeSize);
+        try (AlignedBuffer buf = backend.allocate(pageSize)) {
+            ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = durableDepth; i < depth; i++) {
+                PageFileFormat.encodeFreePage(backend, b, pageSize, i == 0 ? 0 : freeStack[i - 1]);
+                write("free", freeStack[i], b, 0);
+                staleNodes.remove(freeStack[i]); // a node again, and this time a listed one
+                anyStaleNodes = !staleNodes.isEmpty();
+            }
+        } catch (RuntimeException | Error e) {
+            headerDirty = true; // the next flush writes the header and the nodes again
+            throw e;
+        }
+        durableDepth = Math.max(durableDepth, depth);
     }
 
     /**
@@ -496,6 +551,7 @@ final class StandardPageFile implements PageFile {
     synchronized void syncFailed() {
         headerDirty = true;
         durableDepth = 0;
+        headerNumber++; // the nodes of a header written before wait for the next one
     }
 
     /** The pages of {@link #staleNodes} now. */

@@ -1,0 +1,144 @@
+package dev.spillway.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.spillway.AccessIntent;
+import dev.spillway.PageFile;
+import dev.spillway.io.IoBackend;
+import dev.spillway.pool.StandardBufferManager;
+import dev.spillway.testing.FaultInjectingBackend;
+import dev.spillway.testing.FaultInjectingBackend.Op;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.function.LongPredicate;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The states a power loss can leave a page file in, where a process crash ({@link
+ * PageFileCrashStateTest}) cannot: the disk keeps what the file's last fdatasync made durable, and
+ * of the writes since, any subset, in any order (a device's cache and the file system's journal
+ * reorder them). So a flush must not let a write reach the disk before the writes it depends on
+ * are durable: a header before the pages it counts, a free-list node before the header that lists
+ * its page. A {@link FaultInjectingBackend} whose rules never fire records the file as of each
+ * fdatasync; the test then builds the disk that keeps one chosen write since it and no other.
+ */
+class PowerLossStateTest extends ReliabilityTestSupport {
+    private static final int PS = 8192;
+
+    /** The disk of a file after a power loss that kept, of the writes since its last fdatasync, only one. */
+    private static final class PowerLoss {
+        private final Path file;
+        private final Path synced;
+        private final Path image;
+        private final LongPredicate which;
+        private long captured = -1;
+
+        /** Records {@code file} through {@code io}; {@code which} picks the write (by offset) the disk keeps. */
+        PowerLoss(FaultInjectingBackend io, Path file, LongPredicate which) {
+            this.file = file.toAbsolutePath().normalize();
+            this.synced = file.resolveSibling(file.getFileName() + ".synced");
+            this.image = file.resolveSibling(file.getFileName() + ".powerloss");
+            this.which = which;
+            copy(this.file, synced); // what is durable now (the caller has flushed)
+            io.inject(Op.SYNC).on(p -> {
+                if (p.equals(this.file)) {
+                    copy(this.file, synced); // what this fdatasync makes durable (before it: nothing else writes)
+                }
+                return false;
+            });
+            io.inject(Op.WRITE).on(this.file::equals).at(offset -> {
+                if (captured < 0 && this.which.test(offset)) {
+                    captured = offset;
+                    copy(synced, image); // the disk at this write: durable so far, nothing since
+                }
+                return false;
+            });
+        }
+
+        /** The disk that kept the chosen write ({@code length} bytes, as the file holds them now) and nothing else since its last fdatasync. */
+        Path image(int length) {
+            assertNotNull(captured >= 0 ? image : null, "no write chosen was seen");
+            try (FileChannel from = FileChannel.open(file, StandardOpenOption.READ);
+                    FileChannel to = FileChannel.open(image, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.allocate(length);
+                from.read(b, captured);
+                b.flip();
+                to.write(b, captured);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return image;
+        }
+
+        private static void copy(Path from, Path to) {
+            try {
+                Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** The header of a flush that grew the file reaches the disk, the pages it counts do not. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aHeaderThatCountsNewPagesIsWrittenAfterThePagesAreDurable(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 1);
+        StandardBufferManager running = manager(io, 16L * PS);
+        Path p = dir.resolve("grown.pf");
+        PageFile f = running.createPageFile(p, PS);
+        write(f, f.allocatePage(), 1);
+        write(f, f.allocatePage(), 1);
+        f.flush();
+        PowerLoss loss = new PowerLoss(io, p, offset -> offset == 0); // keeps the next header only
+        write(f, f.allocatePage(), 1);
+        write(f, f.allocatePage(), 1);
+        f.flush(); // pages 3 and 4, then a header counting them
+
+        PageFile g = manager(backend, 16L * PS).openPageFile(loss.image(4096));
+        for (long page = 1; page < g.pageCount(); page++) {
+            verify(g, page, 1);
+        }
+        g.close();
+        f.close();
+    }
+
+    /** A flush that frees a page: its free-list node reaches the disk, the header that lists it does not. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFreedPagesNodeIsWrittenAfterTheHeaderThatListsItIsDurable(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 2);
+        StandardBufferManager running = manager(io, 16L * PS);
+        Path p = dir.resolve("freed.pf");
+        PageFile f = running.createPageFile(p, PS);
+        for (int i = 0; i < 4; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.flush();
+        PowerLoss loss = new PowerLoss(io, p, offset -> offset == 2L * PS); // keeps page 2's node only
+        f.freePage(2);
+        f.flush(); // the header listing page 2, and page 2's node
+
+        PageFile g = manager(backend, 16L * PS).openPageFile(loss.image(PS));
+        if (g.freePageCount() == 0) {
+            verify(g, 2, 1); // the free did not reach the disk: the page holds what was flushed
+        } else {
+            assertThrows(IllegalArgumentException.class, () -> g.pin(2, AccessIntent.READ), "page 2 is free");
+        }
+        for (long page : new long[] {1, 3, 4}) {
+            verify(g, page, 1);
+        }
+        assertEquals(5, g.pageCount());
+        g.close();
+        f.close();
+    }
+}
