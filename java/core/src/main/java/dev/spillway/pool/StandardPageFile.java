@@ -181,7 +181,9 @@ final class StandardPageFile implements PageFile {
      * reused write their node or data at once, but the header follows only at the next flush; so
      * after a crash the header's list can lead, through nodes whose checksums are all good, to a
      * page that was reused (now a data page), end early, run long, or point past the header's page
-     * count. Only these shapes are read as a crash; a node that fails its checksum is corruption.
+     * count; or, where a crash tore a write, to a page of a known kind that fails its checksum. Only
+     * these shapes are read as a crash; a listed page that fails its checksum and is zeros or
+     * garbage (no page kind) is corruption.
      */
     private static final class StaleFreeList extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -282,7 +284,20 @@ final class StandardPageFile implements PageFile {
                 }
                 list[i] = page;
                 int read = io.read(b, 0, ps, page * ps);
-                int kind = PageFileFormat.checkPage(backend, b, 0, ps, read, size, path, page);
+                int kind;
+                try {
+                    kind = PageFileFormat.checkPage(backend, b, 0, ps, read, size, path, page);
+                } catch (dev.spillway.CorruptDataException e) {
+                    int torn = read == ps ? b.getInt(4) : 0;
+                    if (torn == PageFileFormat.KIND_DATA || torn == PageFileFormat.KIND_FREE) {
+                        // a whole page of a known kind whose checksum fails: a write a crash tore (a reused
+                        // page's write-back, or a node), half new and half old; the rebuild keeps it
+                        // allocated and a pin reports it. Zeros or garbage (a hole, a forged list) stay corruption.
+                        throw new StaleFreeList("free list entry " + i + ", page " + page + ", is a torn write ("
+                                + e.getMessage() + ")");
+                    }
+                    throw e;
+                }
                 if (kind != PageFileFormat.KIND_FREE) {
                     throw new StaleFreeList("page " + page + " is on the header's free list but is a data page on disk");
                 }

@@ -23,7 +23,7 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
     private static final int PS = 8192;
 
     /** A copy of what is on disk of a file open in a running manager: the file a crash would leave. */
-    private Path crashImage(Path p) {
+    static Path crashImage(Path p) {
         Path copy = p.resolveSibling(p.getFileName() + ".crash");
         try {
             java.nio.file.Files.copy(p, copy);
