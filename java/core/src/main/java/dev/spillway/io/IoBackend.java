@@ -27,6 +27,22 @@ public interface IoBackend {
     AlignedBuffer allocate(int size);
 
     /**
+     * Makes the entries of a directory durable (fsync(2) of the directory), so that a file just
+     * created in it keeps its name through a power loss: syncing the file itself does not cover
+     * the directory entry. The same for every backend (Java's {@code FileChannel.force} on the
+     * directory, as Lucene does); it is called once per page file created, never on a hot path.
+     *
+     * @throws NativeIoException if the OS refuses (operation "sync directory", the path, the OS's text)
+     */
+    default void syncDirectory(Path dir) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (java.io.IOException e) {
+            throw NioBackend.error("sync directory", dir, -1, -1, e);
+        }
+    }
+
+    /**
      * Zero-filled memory aligned to {@link #ALIGNMENT} for carving into many frames: where the
      * backend {@link #canDiscard() can discard}, an anonymous mapping whose pages take physical
      * memory only when first touched and can be given back one range at a time with

@@ -121,7 +121,7 @@ final class StandardPageFile implements PageFile {
         }
     }
 
-    /** Creates the file (it must not exist) and writes its header page. */
+    /** Creates the file (it must not exist), writes its header page and makes both durable, the name included. */
     static StandardPageFile create(StandardBufferManager manager, IoBackend backend, OpenFileCache cache, Path path,
             int pageSize, int fileId) {
         PageFileFormat.checkPageSize("create page file", path, pageSize);
@@ -130,6 +130,8 @@ final class StandardPageFile implements PageFile {
             PageFileFormat.encodeHeader(backend, buf.buffer(), new PageFileFormat.Header(pageSize, 1, 0, 0));
             io.write(buf.buffer(), 0, pageSize, 0);
             io.sync();
+            // the new name too, or a power loss after create returned could lose the whole file
+            backend.syncDirectory(path.getParent());
         } catch (RuntimeException | Error e) {
             io.close();
             try {

@@ -288,4 +288,34 @@ class PageFileTest extends PoolTestBase {
         long reads = io.calls(dev.spillway.testing.FaultInjectingBackend.Op.READ);
         assertTrue(reads < pages + 100, reads + " reads to open a file of " + pages + " pages");
     }
+
+    /**
+     * Creating a page file makes its name durable too (fsync of the directory): syncing the file
+     * does not cover its directory entry, which a power loss could otherwise drop. A directory
+     * sync that fails fails the create, which leaves no file behind.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void createSyncsTheDirectoryAndAFailedSyncLeavesNoFile(IoBackend b) {
+        dev.spillway.testing.FaultInjectingBackend io = new dev.spillway.testing.FaultInjectingBackend(b, 1);
+        StandardBufferManager m = manager(dev.spillway.BufferManager.builder().backend(io).memoryLimit(64 * 4096));
+        Path sub = dir.resolve("sub");
+        try {
+            Files.createDirectories(sub);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        java.util.List<Path> synced = new java.util.ArrayList<>();
+        io.inject(dev.spillway.testing.FaultInjectingBackend.Op.SYNC_DIRECTORY).on(p -> !synced.add(p)).times(1);
+        m.createPageFile(sub.resolve("a.pf"), 4096).close();
+        assertEquals(java.util.List.of(sub), synced, "the new file's directory, once");
+
+        io.clear();
+        io.inject(dev.spillway.testing.FaultInjectingBackend.Op.SYNC_DIRECTORY).errno(dev.spillway.io.Errno.EIO).times(1);
+        Path p = sub.resolve("b.pf");
+        NativeIoException e = assertThrows(NativeIoException.class, () -> m.createPageFile(p, 4096));
+        assertTrue(e.getMessage().contains("sync directory") && e.getMessage().contains(sub.toString()), e.getMessage());
+        assertFalse(Files.exists(p), "a create that failed leaves no file");
+        m.createPageFile(p, 4096).close(); // and may be retried
+    }
 }

@@ -51,7 +51,7 @@ public final class FaultInjectingBackend implements IoBackend {
     /** The operations that can be made to fail. */
     public enum Op {
         OPEN, READ, WRITE, SYNC, ALLOCATE_DISK, TRUNCATE, PUNCH_HOLE, SIZE, SPILL_WRITE, SPILL_READ, COMPRESS,
-        DECOMPRESS, DISCARD, MAP, CLOSE
+        DECOMPRESS, DISCARD, MAP, CLOSE, SYNC_DIRECTORY
     }
 
     /** One fault: which operation, what happens, when. Configure it with the chained setters. */
@@ -268,6 +268,15 @@ public final class FaultInjectingBackend implements IoBackend {
             throw error("open", path, -1, -1, r.errno);
         }
         return new File(delegate.open(path, flags));
+    }
+
+    @Override
+    public void syncDirectory(Path dir) {
+        Rule r = check(Op.SYNC_DIRECTORY, dir);
+        if (r != null) {
+            throw error("sync directory", dir, -1, -1, r.errno);
+        }
+        delegate.syncDirectory(dir);
     }
 
     @Override
