@@ -96,13 +96,20 @@ public final class MemoryAccountant {
     /** Reserves without evicting; false if it would pass the limit. */
     public boolean tryReserve(MemoryTag tag, long bytes) {
         checkBytes(bytes);
-        long lim = limit.get();
         for (;;) {
             long u = used.get();
-            if (u + bytes > lim) {
+            if (u + bytes > limit.get()) {
                 return false;
             }
             if (used.compareAndSet(u, u + bytes)) {
+                // setLimit lowers the limit and then reads the usage; this adds to the usage and then
+                // reads the limit again. So either setLimit sees these bytes (and evicts for them), or
+                // this sees the lowered limit and takes them back: checked only before the CAS, a
+                // reservation against the old limit could land after setLimit returned, over the new one.
+                if (u + bytes > limit.get()) {
+                    used.addAndGet(-bytes);
+                    continue;
+                }
                 byTag.addAndGet(tag.ordinal(), bytes);
                 return true;
             }
