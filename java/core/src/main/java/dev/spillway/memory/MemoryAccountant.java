@@ -161,7 +161,14 @@ public final class MemoryAccountant {
     private MemoryLimitExceededException exceeded(String operation, String verb, long page, Object file, MemoryTag tag,
             long bytes) {
         String op = operation != null ? operation : verb + " page " + page + " of " + file;
-        return new MemoryLimitExceededException(op, tag, bytes, used.get(), limit.get(), usageByTag());
+        long lim = limit.get();
+        long u = used.get();
+        if (bytes > lim) { // no eviction could make room: a sizing error, not a pool full of pinned data
+            return new MemoryLimitExceededException(op + ": cannot reserve " + bytes + " bytes for " + tag
+                    + ": the request is larger than the whole " + lim + "-byte memory limit (" + u
+                    + " bytes in use; usage by tag: " + usageByTag() + ")", bytes, u, lim, usageByTag());
+        }
+        return new MemoryLimitExceededException(op, tag, bytes, u, lim, usageByTag());
     }
 
     private boolean reclaimInProgress() {
