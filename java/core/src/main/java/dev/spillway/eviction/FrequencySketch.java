@@ -29,8 +29,17 @@ final class FrequencySketch {
     private int sampleSize;
     private int additions;
 
+    /**
+     * Most entries the sketch is sized for up front (8 MiB of table). A capacity hint is the memory
+     * limit in pages, which for a limit meant as "none" (Long.MAX_VALUE) is Integer.MAX_VALUE: sized
+     * for that, the table took 4 GiB of heap before a page was cached. Beyond this the policy grows
+     * the sketch to the real capacity at its first eviction ({@link #setCapacity}), as NodeLists
+     * presizes for at most 65,536 entries and grows.
+     */
+    static final int MAX_PRESIZE = 1 << 20;
+
     FrequencySketch(int capacity) {
-        resize(capacity);
+        resize(Math.min(capacity, MAX_PRESIZE));
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.spillway.MemoryLimitExceededException;
 import dev.spillway.MemoryTag;
 import dev.spillway.PageFile;
 import dev.spillway.io.IoBackend;
+import dev.spillway.testing.HeapHistogram;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -38,5 +39,29 @@ class MemoryLimitEdgeTest extends PoolTestBase {
             assertTrue(p.getMessage().contains("larger than the whole 1-byte memory limit"), p.getMessage());
         }
         assertEquals(0, bm.memoryUsed());
+    }
+
+    /**
+     * {@code memoryLimit(Long.MAX_VALUE)}, "no limit", makes the policy's capacity hint
+     * Integer.MAX_VALUE pages: no policy may allocate for that many up front (the pool grows its
+     * tables as pages come).
+     */
+    @ParameterizedTest
+    @MethodSource("dev.spillway.eviction.EvictionPolicies#names")
+    void anUnboundedLimitAllocatesNoHugeTables(String policy) throws Exception {
+        long before = liveHeap();
+        StandardBufferManager bm = managerWithPolicy(BufferManager.builder().memoryLimit(Long.MAX_VALUE)
+                .evictionPolicy(policy).temporaryDirectory(dir.resolve("tmp")));
+        long grew = liveHeap() - before;
+        assertTrue(grew < 64L << 20, policy + " holds " + grew + " more bytes of heap for an unbounded limit");
+        try (PageFile f = bm.createPageFile(dir.resolve("a.pages"), 4096)) {
+            for (int i = 0; i < 100; i++) {
+                f.allocatePage();
+            }
+        }
+    }
+
+    private static long liveHeap() throws Exception {
+        return HeapHistogram.live().values().stream().mapToLong(Long::longValue).sum();
     }
 }
