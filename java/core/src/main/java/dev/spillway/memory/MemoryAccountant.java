@@ -187,8 +187,24 @@ public final class MemoryAccountant {
         }
         int start = (int) (rotation.getAndIncrement() % n);
         long freed = 0;
+        RuntimeException failed = null;
         for (int i = 0; i < n && freed < need; i++) {
-            freed += reclaimers.get((start + i) % n).reclaim(need - freed);
+            try {
+                freed += reclaimers.get((start + i) % n).reclaim(need - freed);
+            } catch (RuntimeException e) {
+                // One reclaimer's failure (a dirty page whose write-back fails) is one victim that
+                // cannot go, not a full pool: the others are still asked. It is the caller's error
+                // only if no one could free anything, else a failing page would fail every other
+                // reservation whose turn asked the page pool first.
+                if (failed == null) {
+                    failed = e;
+                } else {
+                    failed.addSuppressed(e);
+                }
+            }
+        }
+        if (freed == 0 && failed != null) {
+            throw failed;
         }
         return freed;
     }
@@ -205,7 +221,8 @@ public final class MemoryAccountant {
 
     /**
      * Changes the limit at run time, evicting down to it. Fails, leaving the old limit, if what is
-     * pinned does not fit the new one or if a reclaimer fails (its exception is rethrown).
+     * pinned does not fit the new one or if a reclaimer fails and no other can free anything (its
+     * exception is rethrown).
      */
     public synchronized void setLimit(long newLimit) {
         checkLimit(newLimit);
