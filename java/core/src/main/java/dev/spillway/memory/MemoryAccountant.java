@@ -54,6 +54,11 @@ public final class MemoryAccountant {
     private final List<Reclaimer> reclaimers = new CopyOnWriteArrayList<>();
     /** Rotates which reclaimer is asked first, so neither pool is always the one to shrink. */
     private final AtomicLong rotation = new AtomicLong();
+    /**
+     * Lowerings of the limit begun and ended by {@link #setLimit}: odd while one is under way
+     * ({@link #limitMoved}). Written under the monitor only.
+     */
+    private volatile long lowerings;
 
     public MemoryAccountant(long limitBytes) {
         checkLimit(limitBytes);
@@ -137,8 +142,12 @@ public final class MemoryAccountant {
     /** The operation is {@code operation}, or where that is null the page {@code page} of {@code file} under {@code verb}. */
     private void reserve(String operation, String verb, long page, Object file, MemoryTag tag, long bytes) {
         checkBytes(bytes);
+        long seen = lowerings; // before the limit is read
         if (bytes > limit.get()) {
-            throw exceeded(operation, verb, page, file, tag, bytes);
+            if (!limitMoved(seen)) {
+                throw exceeded(operation, verb, page, file, tag, bytes);
+            }
+            seen = lowerings;
         }
         int idle = 0;
         while (!tryReserve(tag, bytes)) {
@@ -151,6 +160,11 @@ public final class MemoryAccountant {
             } else if (reclaimInProgress()) {
                 LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS); // another thread's eviction is about to release memory
             } else if (++idle > 2) { // every reclaimer came back empty twice in a row: all pinned
+                if (limitMoved(seen)) {
+                    seen = lowerings;
+                    idle = 0; // the limit it failed against may have been put back: try again
+                    continue;
+                }
                 throw exceeded(operation, verb, page, file, tag, bytes);
             } else {
                 Thread.yield(); // another thread may be finishing an eviction right now
@@ -169,6 +183,23 @@ public final class MemoryAccountant {
                     + " bytes in use; usage by tag: " + usageByTag() + ")", bytes, u, lim, usageByTag());
         }
         return new MemoryLimitExceededException(op, tag, bytes, u, lim, usageByTag());
+    }
+
+    /**
+     * Whether a lowering of the limit began since {@code seen} was read from {@link #lowerings};
+     * one under way is waited out. {@link #setLimit} sets the new limit before it is known to fit
+     * (so that no one refills while it evicts) and puts the old one back if pinned data does not
+     * fit: a reservation must not fail against a limit that was only being tried, so it waits for
+     * the outcome and tries again.
+     */
+    private boolean limitMoved(long seen) {
+        long now = lowerings;
+        if ((now & 1) != 0) {
+            synchronized (this) { // setLimit holds the monitor throughout
+                return true;
+            }
+        }
+        return now != seen;
     }
 
     private boolean reclaimInProgress() {
@@ -226,10 +257,21 @@ public final class MemoryAccountant {
      */
     public synchronized void setLimit(long newLimit) {
         checkLimit(newLimit);
-        long old = limit.getAndSet(newLimit); // lower first, so no one refills while we evict
+        long old = limit.get();
         if (newLimit >= old) {
+            limit.set(newLimit);
             return;
         }
+        lowerings++; // odd before the limit drops: a reservation failing against it waits for the outcome
+        try {
+            lowerLimit(old, newLimit);
+        } finally {
+            lowerings++; // even after the limit is final, kept or put back
+        }
+    }
+
+    private void lowerLimit(long old, long newLimit) {
+        limit.set(newLimit); // lower first, so no one refills while we evict
         int idle = 0;
         while (used.get() > newLimit) {
             long freed;

@@ -1,6 +1,7 @@
 package dev.spillway.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spillway.MemoryLimitExceededException;
 import dev.spillway.MemoryTag;
@@ -82,5 +83,53 @@ class MemoryAccountantLimitTest {
             }
         }
         assertEquals(0, over, first);
+    }
+
+    /**
+     * A lowering that fails (pinned data does not fit) keeps the old limit; reservations that fit
+     * the old limit must not fail meanwhile because they saw the new one for the moment it was tried.
+     */
+    @Test
+    void aFailedLoweringFailsNoReservationThatFitsTheLimitKept() throws Exception {
+        MemoryAccountant acct = new MemoryAccountant(1_000_000);
+        acct.addReclaimer(bytes -> {
+            Thread.yield(); // an eviction's I/O: the lowering is visible this long
+            return 0;       // everything is pinned
+        });
+        acct.reserve("pinned", MemoryTag.HASH_TABLE, 600_000);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong failures = new AtomicLong();
+        AtomicLong reservations = new AtomicLong();
+        Thread worker = new Thread(() -> {
+            while (!stop.get()) {
+                try {
+                    acct.reserve("reserve", MemoryTag.ORDER_BY, 100_000); // fits the million kept
+                    reservations.incrementAndGet();
+                    acct.release(MemoryTag.ORDER_BY, 100_000);
+                } catch (MemoryLimitExceededException e) {
+                    failures.incrementAndGet();
+                }
+            }
+        });
+        worker.start();
+        long refused = 0;
+        long end = System.nanoTime() + 1_000_000_000L;
+        try {
+            while (System.nanoTime() < end) {
+                try {
+                    acct.setLimit(500_000);
+                } catch (MemoryLimitExceededException e) {
+                    refused++;
+                }
+            }
+        } finally {
+            stop.set(true);
+            worker.join();
+        }
+        assertEquals(1_000_000, acct.limit());
+        assertTrue(refused > 0 && reservations.get() > 0, refused + " refused, " + reservations + " reserved");
+        assertEquals(0, failures.get(), failures + " reservations failed against a limit that stayed 1,000,000 ("
+                + reservations + " succeeded)");
+        acct.release(MemoryTag.HASH_TABLE, 600_000);
     }
 }
