@@ -1401,6 +1401,10 @@ public final class StandardBufferManager implements BufferManager {
             open = new ArrayList<>(files.values());
         }
         try {
+            // A pin refuses the close before any file is closed: each file's close checks only its
+            // own pages, so otherwise every other file would be closed under a manager that stays
+            // open. (A pin taken after this check still fails its own file's close.)
+            refuseIfPinned("close the buffer manager");
             // a failure leaves the manager open: the caller can unpin or fix the disk and close again
             forEachThenThrow(open, pf -> closeFile((StandardPageFile) pf));
         } catch (RuntimeException | Error e) {
@@ -1418,6 +1422,24 @@ public final class StandardBufferManager implements BufferManager {
         evictionLock.lock();
         try {
             hitCounters.forEach(ThreadState::release);
+        } finally {
+            evictionLock.unlock();
+        }
+    }
+
+    /** Throws, naming the first pinned (or loading) page found, if any page of any file is pinned. */
+    private void refuseIfPinned(String op) {
+        evictionLock.lock();
+        try {
+            List<Frame> all = new ArrayList<>();
+            table.collect(all);
+            for (Frame fr : all) {
+                long s = fr.state();
+                if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0 || hitCounters.hazardPinned(fr)) {
+                    throw new IllegalStateException(op + ": page " + fr.page() + " of " + fr.file.path() + " is pinned ("
+                            + Frame.describe(s) + "); close its handles first (nothing was closed)");
+                }
+            }
         } finally {
             evictionLock.unlock();
         }

@@ -1,0 +1,47 @@
+package dev.spillway.pool;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spillway.AccessIntent;
+import dev.spillway.BufferManager;
+import dev.spillway.PageFile;
+import dev.spillway.PageHandle;
+import dev.spillway.io.IoBackend;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The public API's javadoc, method by method, as an embedding developer reads it, on every backend. */
+class PublicApiContractTest extends PoolTestBase {
+    private StandardBufferManager bm(IoBackend b) {
+        return manager(BufferManager.builder().backend(b).memoryLimit(1 << 20).temporaryDirectory(dir.resolve("tmp")));
+    }
+
+    /** BufferManager.close: "Fails, leaving the manager open, while a page is pinned" - its other files included. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aCloseRefusedForAPinnedPageLeavesEveryFileOpen(IoBackend b) {
+        StandardBufferManager bm = bm(b);
+        List<PageFile> others = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            PageFile g = bm.createPageFile(dir.resolve("other" + i + ".pages"), 4096);
+            write(g, g.allocatePage(), i);
+            others.add(g);
+        }
+        PageFile f = bm.createPageFile(dir.resolve("pinned.pages"), 4096);
+        long p = f.allocatePage();
+        try (PageHandle h = f.pin(p, AccessIntent.READ)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, bm::close);
+            assertTrue(e.getMessage().contains("page " + p) && e.getMessage().contains(f.path().toString()), e.getMessage());
+        }
+        for (int i = 0; i < others.size(); i++) {
+            PageFile g = others.get(i);
+            assertTrue(g.isOpen(), g.path() + " was closed by a manager close that failed and left the manager open");
+            verify(g, 1, i);
+        }
+        assertEquals(5, bm.openFiles().size());
+    }
+}
