@@ -1338,6 +1338,7 @@ public final class StandardBufferManager implements BufferManager {
 
     @Override
     public void setTemporaryDirectoryLimit(long bytes) {
+        checkOpen("set temporary directory limit to " + bytes); // as setMemoryLimit: a closed manager has nothing to limit
         transients.setTemporaryDirectoryLimit(bytes);
     }
 

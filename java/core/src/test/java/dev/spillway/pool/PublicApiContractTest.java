@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spillway.AccessIntent;
 import dev.spillway.BufferManager;
+import dev.spillway.ClosedException;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.io.IoBackend;
@@ -43,5 +44,17 @@ class PublicApiContractTest extends PoolTestBase {
             verify(g, 1, i);
         }
         assertEquals(5, bm.openFiles().size());
+    }
+
+    /** Every setter of a closed manager is a ClosedException, as setMemoryLimit is; the temporary-directory limit was silently changed. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aClosedManagerRefusesANewTemporaryDirectoryLimit(IoBackend b) {
+        StandardBufferManager bm = bm(b);
+        bm.close();
+        assertThrows(ClosedException.class, () -> bm.setMemoryLimit(1 << 22));
+        ClosedException e = assertThrows(ClosedException.class, () -> bm.setTemporaryDirectoryLimit(1 << 22));
+        assertTrue(e.getMessage().contains("temporary directory limit") && e.getMessage().contains(String.valueOf(1 << 22)),
+                e.getMessage());
     }
 }
