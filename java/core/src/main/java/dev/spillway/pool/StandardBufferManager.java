@@ -324,8 +324,11 @@ public final class StandardBufferManager implements BufferManager {
 
     @Override
     public PageFile openPageFile(Path path, int expectedPageSize) {
-        return register(path, "open page file",
-                (p, id) -> StandardPageFile.open(this, backend, fileCache, p, expectedPageSize, id));
+        return register(path, "open page file", (p, id) -> {
+            // checked here, not only in open(), where 0 means "any page size": a caller's 0 is no page size
+            PageFileFormat.checkPageSize("open page file", p, expectedPageSize);
+            return StandardPageFile.open(this, backend, fileCache, p, expectedPageSize, id);
+        });
     }
 
     private interface Opener {

@@ -57,4 +57,16 @@ class PublicApiContractTest extends PoolTestBase {
         assertTrue(e.getMessage().contains("temporary directory limit") && e.getMessage().contains(String.valueOf(1 << 22)),
                 e.getMessage());
     }
+
+    /** openPageFile(path, expectedPageSize): 0 is no page size, so it is refused as 5000 is, not taken as "any". */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void openWithAnExpectedPageSizeOfZeroIsRefused(IoBackend b) {
+        StandardBufferManager bm = bm(b);
+        bm.createPageFile(dir.resolve("p.pages"), 8192).close();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> bm.openPageFile(dir.resolve("p.pages"), 0));
+        assertTrue(e.getMessage().contains("page size 0"), e.getMessage());
+        assertEquals(8192, bm.openPageFile(dir.resolve("p.pages"), 8192).pageSize()); // nothing was left open
+    }
 }
