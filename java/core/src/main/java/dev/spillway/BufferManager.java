@@ -166,8 +166,17 @@ public interface BufferManager extends AutoCloseable {
             return this;
         }
 
-        /** Spill compression at one zstd level (negative levels are the fastest). */
+        /**
+         * Spill compression at one zstd level (negative levels are the fastest; the range is checked
+         * by {@link #build()} against the backend's zstd). {@link dev.spillway.io.SpillFormat#LEVEL_NONE}
+         * (-1000) is refused: it is a valid zstd level but marks raw blocks, so it would silently mean
+         * {@link #spillCompressionNone()}.
+         */
         public Builder spillCompressionLevel(int level) {
+            if (level == dev.spillway.io.SpillFormat.LEVEL_NONE) {
+                throw new IllegalArgumentException("spill compression level " + level + " is SpillFormat.LEVEL_NONE, which"
+                        + " stores blocks raw; call spillCompressionNone() for that, or choose another level");
+            }
             this.spillAdaptive = false;
             this.spillLevel = level;
             return this;

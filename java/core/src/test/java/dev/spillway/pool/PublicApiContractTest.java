@@ -5,11 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spillway.AccessIntent;
+import dev.spillway.BufferHandle;
 import dev.spillway.BufferManager;
+import dev.spillway.BufferManagerStats;
 import dev.spillway.ClosedException;
 import dev.spillway.PageFile;
+import dev.spillway.MemoryTag;
 import dev.spillway.PageHandle;
+import dev.spillway.TransientBuffer;
 import dev.spillway.io.IoBackend;
+import dev.spillway.io.SpillFormat;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -68,5 +73,32 @@ class PublicApiContractTest extends PoolTestBase {
                 () -> bm.openPageFile(dir.resolve("p.pages"), 0));
         assertTrue(e.getMessage().contains("page size 0"), e.getMessage());
         assertEquals(8192, bm.openPageFile(dir.resolve("p.pages"), 8192).pageSize()); // nothing was left open
+    }
+
+    /**
+     * spillCompressionLevel(-1000) is a zstd level by its javadoc ("negative levels are the fastest")
+     * and zstd accepts it, but -1000 is also SpillFormat.LEVEL_NONE: blocks were silently stored raw.
+     * The builder refuses it, naming the setting and the way to ask for no compression.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aSpillLevelEqualToTheNoCompressionMarkerIsRefused(IoBackend b) {
+        assertTrue(SpillFormat.LEVEL_NONE >= b.minLevel(), "a zstd level of the backend");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BufferManager.builder().backend(b).spillCompressionLevel(SpillFormat.LEVEL_NONE));
+        assertTrue(e.getMessage().contains("spill compression level " + SpillFormat.LEVEL_NONE)
+                && e.getMessage().contains("spillCompressionNone"), e.getMessage());
+        // the levels around it are real zstd levels, and compress
+        StandardBufferManager bm = manager(BufferManager.builder().backend(b).memoryLimit(1 << 20)
+                .temporaryDirectory(dir.resolve("tmp")).spillCompressionLevel(SpillFormat.LEVEL_NONE + 1));
+        List<TransientBuffer> spilled = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            try (BufferHandle h = bm.allocateBuffer(MemoryTag.ORDER_BY, 256 * 1024)) { // zeros
+                spilled.add(h.transientBuffer());
+            }
+        }
+        BufferManagerStats s = bm.stats();
+        assertTrue(s.buffersSpilled() > 0 && s.compressionRatio() > 2, s.toString());
+        spilled.forEach(TransientBuffer::free);
     }
 }
