@@ -1060,6 +1060,9 @@ public final class StandardBufferManager implements BufferManager {
 
     void flush(StandardPageFile f) {
         checkOpen("flush " + f.path());
+        if (f.closed) { // else the open-file cache refuses its sync, in words the caller never used
+            throw new ClosedException("flush " + f.path() + ": the page file is closed");
+        }
         flushFrames(f, "flush " + f.path());
     }
 

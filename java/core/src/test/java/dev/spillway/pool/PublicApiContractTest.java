@@ -101,4 +101,15 @@ class PublicApiContractTest extends PoolTestBase {
         assertTrue(s.buffersSpilled() > 0 && s.compressionRatio() > 2, s.toString());
         spilled.forEach(TransientBuffer::free);
     }
+
+    /** A closed file's flush is a ClosedException naming the operation the caller called (it said "sync: ..."). */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void flushOfAClosedFileNamesTheFlush(IoBackend b) {
+        StandardBufferManager bm = bm(b);
+        PageFile f = bm.createPageFile(dir.resolve("p.pages"), 4096);
+        f.close();
+        ClosedException e = assertThrows(ClosedException.class, f::flush);
+        assertTrue(e.getMessage().startsWith("flush " + f.path() + ": the page file is closed"), e.getMessage());
+    }
 }
