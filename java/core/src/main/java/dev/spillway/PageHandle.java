@@ -27,9 +27,11 @@ public interface PageHandle extends AutoCloseable {
 
     /**
      * The page's memory, no copy: a direct buffer of {@link #size()} bytes, read-only for a READ
-     * pin. The same buffer object serves every pin of the page while it stays resident (so this
+     * pin, little-endian like this handle's accessors ({@code buffer().getLong(0) == getLong(0)}).
+     * The same buffer object serves every pin of the page while it stays resident (so this
      * allocates nothing after the first call): use absolute get/put and leave its position, limit
-     * and byte order alone, or {@code duplicate()} it first. It is a view of the frame and must not
+     * and byte order alone, or {@code duplicate()} it first (a duplicate is big-endian again, as
+     * Java makes every new view). It is a view of the frame and must not
      * be used after {@link #close()}: a ByteBuffer cannot be revoked, the handle's accessors can.
      * (What a view kept anyway shows once its page is gone: the standard manager keeps frame memory
      * mapped while such a view is reachable, even past the manager's close, so it reads zeros or

@@ -3,6 +3,7 @@ package dev.spillway.pool;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * One resident page: its memory and its state word. A frame lives from load (or allocation) to
@@ -273,14 +274,17 @@ final class Frame {
         if (write) {
             ByteBuffer v = writableView;
             if (v == null) {
-                v = slab.bytes.slice(offset + PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER);
+                // little-endian, as the handle's accessors and the page format: h.buffer().getLong(0) == h.getLong(0)
+                v = slab.bytes.slice(offset + PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER)
+                        .order(ByteOrder.LITTLE_ENDIAN);
                 writableView = v;
             }
             return v;
         }
         ByteBuffer v = readOnlyView;
         if (v == null) {
-            v = slab.bytes.slice(offset + PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER).asReadOnlyBuffer();
+            v = slab.bytes.slice(offset + PageFileFormat.PAGE_HEADER, size() - PageFileFormat.PAGE_HEADER).asReadOnlyBuffer()
+                    .order(ByteOrder.LITTLE_ENDIAN);
             readOnlyView = v;
         }
         return v;

@@ -76,7 +76,11 @@ class BufferPoolTest extends PoolTestBase {
             assertTrue(wb.isDirect());
             assertEquals(8184, wb.capacity());
             wb.putLong(16, 0x1234L);
-            assertEquals(0x1234L, Long.reverseBytes(r.getLong(16)), "same memory, seen through the other pin");
+            assertEquals(0x1234L, r.getLong(16), "same memory, seen through the other pin, in the same byte order");
+            assertEquals(java.nio.ByteOrder.LITTLE_ENDIAN, wb.order());
+            assertEquals(java.nio.ByteOrder.LITTLE_ENDIAN, r.buffer().order());
+            w.putInt(24, 0x01020304);
+            assertEquals(0x01020304, r.buffer().getInt(24), "accessors and views agree");
             assertTrue(r.buffer().isReadOnly());
             assertThrows(ReadOnlyBufferException.class, () -> r.buffer().put(0, (byte) 1));
             w.put(100, new byte[] {1, 2, 3}, 0, 3);
