@@ -377,12 +377,12 @@ final class StandardPageFile implements PageFile {
 
     /** The pool's key of a page: file id above bit 40, page number below. */
     long key(String op, long page) {
+        if (closing) { // first: on a closed file every page number is the same error
+            throw new ClosedException(op + " page " + page + " of " + path + ": the page file is closed");
+        }
         if (page < 1 || page >= PageFileFormat.MAX_PAGES) {
             throw new IllegalArgumentException(op + " page " + page + " of " + path + ": "
                     + (page == 0 ? "page 0 is the file's header" : "no such page (data pages are 1.." + (pageCount - 1) + ")"));
-        }
-        if (closing) {
-            throw new ClosedException(op + " page " + page + " of " + path + ": the page file is closed");
         }
         return keyBase | page;
     }

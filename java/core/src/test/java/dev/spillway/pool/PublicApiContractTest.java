@@ -112,4 +112,20 @@ class PublicApiContractTest extends PoolTestBase {
         ClosedException e = assertThrows(ClosedException.class, f::flush);
         assertTrue(e.getMessage().startsWith("flush " + f.path() + ": the page file is closed"), e.getMessage());
     }
+
+    /** Any page number of a closed file is a ClosedException (page 0 and page -1 were range errors first). */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void everyPageOfAClosedFileIsClosed(IoBackend b) {
+        StandardBufferManager bm = bm(b);
+        PageFile f = bm.createPageFile(dir.resolve("c.pages"), 4096);
+        long p = f.allocatePage();
+        f.close();
+        for (long page : new long[] {p, 0, -1, 1L << 50}) {
+            ClosedException e = assertThrows(ClosedException.class, () -> f.pin(page, dev.spillway.AccessIntent.READ));
+            assertTrue(e.getMessage().contains("page " + page + " of " + f.path()) && e.getMessage().contains("closed"),
+                    e.getMessage());
+            assertThrows(ClosedException.class, () -> f.freePage(page));
+        }
+    }
 }
