@@ -137,10 +137,15 @@ public interface BufferManager extends AutoCloseable {
             return this;
         }
 
-        /** Limit on temporary-file bytes; {@link #UNLIMITED} for none. Default: 90% of free space when first used. */
+        /**
+         * Limit on temporary-file bytes; {@link #UNLIMITED} for none, 0 for no spilling at all (an
+         * unpinned transient buffer then stays in memory, and a reservation that finds only such
+         * buffers to evict fails), as {@link BufferManager#setTemporaryDirectoryLimit} accepts.
+         * Default: 90% of free space when first used.
+         */
         public Builder temporaryDirectoryLimit(long bytes) {
-            if (bytes <= 0) {
-                throw new IllegalArgumentException("temporary directory limit must be positive, was " + bytes);
+            if (bytes < 0) {
+                throw new IllegalArgumentException("temporary directory limit must be 0 or more, was " + bytes);
             }
             this.temporaryDirectoryLimit = bytes;
             return this;

@@ -128,4 +128,36 @@ class PublicApiContractTest extends PoolTestBase {
             assertThrows(ClosedException.class, () -> f.freePage(page));
         }
     }
+
+    /**
+     * A temporary-directory limit of 0 means no spilling, from the builder as from the setter (the
+     * builder refused 0 while the setter took it): buffers beyond the memory limit are refused, and
+     * no temporary file is written.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aTemporaryDirectoryLimitOfZeroMeansNoSpilling(IoBackend b) {
+        StandardBufferManager bm = manager(BufferManager.builder().backend(b).memoryLimit(1 << 20)
+                .temporaryDirectory(dir.resolve("tmp0")).temporaryDirectoryLimit(0));
+        assertThrows(IllegalArgumentException.class, () -> BufferManager.builder().temporaryDirectoryLimit(-1));
+        List<TransientBuffer> held = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            try (BufferHandle h = bm.allocateBuffer(MemoryTag.HASH_TABLE, 256 * 1024)) {
+                held.add(h.transientBuffer());
+            }
+        }
+        RuntimeException e = assertThrows(RuntimeException.class, () -> bm.allocateBuffer(MemoryTag.HASH_TABLE, 256 * 1024));
+        assertTrue(e instanceof dev.spillway.TemporaryDirectoryLimitException
+                || e instanceof dev.spillway.MemoryLimitExceededException, e.toString());
+        assertEquals(0, bm.stats().buffersSpilled());
+        assertTrue(bm.temporaryFiles().isEmpty(), bm.temporaryFiles().toString());
+        held.get(0).free();
+        bm.allocateBuffer(MemoryTag.HASH_TABLE, 256 * 1024).close(); // room again
+        bm.setTemporaryDirectoryLimit(0);
+        held.forEach(t -> {
+            if (t != held.get(0)) {
+                t.free();
+            }
+        });
+    }
 }
