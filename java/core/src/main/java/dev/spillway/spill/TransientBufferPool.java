@@ -463,7 +463,8 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
                         return load();
                     case FREED:
                     default:
-                        throw new ClosedException("pin: " + this + " was freed");
+                        throw new ClosedException("pin: " + this + " was freed"
+                                + (closed ? " when the buffer manager closed" : ""));
                 }
             } finally {
                 lock.unlock();

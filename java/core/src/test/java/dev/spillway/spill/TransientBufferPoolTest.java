@@ -501,6 +501,8 @@ class TransientBufferPoolTest extends SpillTestSupport {
         long held = f.accountant.used();
         f.pool.close();
         assertSame(TransientBuffer.State.FREED, unpinned.state());
+        ClosedException freedByClose = assertThrows(ClosedException.class, unpinned::pin);
+        assertTrue(freedByClose.getMessage().contains("was freed when the buffer manager closed"), freedByClose.getMessage());
         assertSame(TransientBuffer.State.PINNED, h.transientBuffer().state());
         assertEquals(42, h.buffer().getLong(0));
         view.putLong(BLOCK - 8, 7);
