@@ -234,7 +234,8 @@ public final class MissPathBenchmark {
         double secs = timed(threads, t -> {
             SplittableRandom r = new SplittableRandom(seed * 31 + t);
             // O_DIRECT needs the buffer's address aligned too
-            ByteBuffer buf = ByteBuffer.allocateDirect(2 * PAGE).alignedSlice(PAGE).limit(PAGE);
+            // one page exactly: the aligned slice has 2 pages when the allocation happens to be aligned
+            ByteBuffer buf = ByteBuffer.allocateDirect(2 * PAGE).alignedSlice(PAGE).slice(0, PAGE);
             try {
                 for (int i = 0; i < ops; i++) {
                     long pos = (1 + r.nextLong(dataPages)) * PAGE;
