@@ -38,13 +38,7 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
     void aFreedPageReusedAndWrittenBackBeforeTheNextFlushLeavesAFileThatOpens(IoBackend backend) {
         StandardBufferManager running = manager(backend, 4L * PS);
         Path p = dir.resolve("reuse.pf");
-        PageFile f = running.createPageFile(p, PS);
-        for (int i = 0; i < 6; i++) {
-            write(f, f.allocatePage(), 1);
-        }
-        f.freePage(3);
-        f.freePage(5);
-        f.flush(); // header: pages 5 -> 3 free
+        PageFile f = sixPagesWithFiveAndThreeFree(running, p, PS); // header: pages 5 -> 3 free
         running.setMemoryLimit(PS); // one frame
         long reused = f.allocatePage();
         assertEquals(5, reused);
@@ -125,13 +119,7 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
     void aReusedPageHeldForWritingAcrossAFlushIsNotFreeAfterACrash(IoBackend backend) {
         StandardBufferManager running = manager(backend, 16L * PS);
         Path p = dir.resolve("reused-held.pf");
-        PageFile f = running.createPageFile(p, PS);
-        for (int i = 0; i < 6; i++) {
-            write(f, f.allocatePage(), 1);
-        }
-        f.freePage(3);
-        f.freePage(5);
-        f.flush(); // header: pages 5 -> 3 free, both nodes on disk
+        PageFile f = sixPagesWithFiveAndThreeFree(running, p, PS); // header: pages 5 -> 3 free, both nodes on disk
         long held = f.allocatePage();
         assertEquals(5, held);
         try (PageHandle h = f.pin(held, AccessIntent.WRITE)) {

@@ -155,13 +155,7 @@ class PowerLossStateTest extends ReliabilityTestSupport {
         FaultInjectingBackend io = new FaultInjectingBackend(backend, 3);
         StandardBufferManager running = manager(io, 16L * PS);
         Path p = dir.resolve("torn.pf");
-        PageFile f = running.createPageFile(p, PS);
-        for (int i = 0; i < 6; i++) {
-            write(f, f.allocatePage(), 1);
-        }
-        f.freePage(3);
-        f.freePage(5);
-        f.flush(); // header: pages 5 -> 3 free
+        PageFile f = sixPagesWithFiveAndThreeFree(running, p, PS); // header: pages 5 -> 3 free
         long reused = f.allocatePage();
         assertEquals(5, reused);
         write(f, reused, 2);

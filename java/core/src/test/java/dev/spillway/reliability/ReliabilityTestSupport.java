@@ -162,6 +162,21 @@ abstract class ReliabilityTestSupport {
         }
     }
 
+    /**
+     * Creates {@code p} in {@code m} with pages 1..6 written (version 1), frees 3 then 5 and
+     * flushes: the header's free list is 5 -> 3, both nodes on disk. The start of the crash-state tests.
+     */
+    static PageFile sixPagesWithFiveAndThreeFree(StandardBufferManager m, Path p, int pageSize) {
+        PageFile f = m.createPageFile(p, pageSize);
+        for (int i = 0; i < 6; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.freePage(3);
+        f.freePage(5);
+        f.flush();
+        return f;
+    }
+
     static void write(PageFile f, long page, long version) {
         try (PageHandle h = f.pin(page, AccessIntent.WRITE)) {
             fill(h, version);
