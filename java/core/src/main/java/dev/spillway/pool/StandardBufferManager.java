@@ -1086,14 +1086,23 @@ public final class StandardBufferManager implements BufferManager {
         if (!f.headerDirty()) {
             return;
         }
-        f.extendToPageCount();
-        sync(f, op, frames);
-        long header = f.writeHeaderIfDirty();
+        long header = StandardPageFile.HEADER_RETRY;
+        // Pages allocated past the end while this runs need the file's size durable again before the
+        // header counts them. Under allocations that never pause, the last round extends the file
+        // without that barrier (a power loss there can leave a file too short to open).
+        for (int round = 0; round < HEADER_ROUNDS && header == StandardPageFile.HEADER_RETRY; round++) {
+            long durable = f.extendToPageCount();
+            sync(f, op, frames);
+            header = f.writeHeaderIfDirty(round == HEADER_ROUNDS - 1 ? Long.MAX_VALUE : durable);
+        }
         if (header >= 0) {
             sync(f, op, frames);
             f.writeNodes(header);
         }
     }
+
+    /** Rounds of extend-and-sync a flush's header waits for allocations past the end to pause. */
+    private static final int HEADER_ROUNDS = 4;
 
     /**
      * Before a header that counts them as allocated: pages taken from the free list that are still
@@ -1248,7 +1257,7 @@ public final class StandardBufferManager implements BufferManager {
             if (f.durabilityLost == null) {
                 writeHeader(f, op, List.of()); // every frame of the file is gone by now
             } else {
-                long header = f.writeHeaderIfDirty(); // best effort, no barriers: the loss is reported below either way
+                long header = f.writeHeaderIfDirty(Long.MAX_VALUE); // best effort, no barriers: the loss is reported below either way
                 if (header >= 0) {
                     f.writeNodes(header);
                 }

@@ -484,8 +484,12 @@ final class StandardPageFile implements PageFile {
      * ({@code StandardBufferManager#writeHeader}): a new page held for writing through the flush has
      * not reached the disk, and the header must not reach it before the file's new size does.
      */
-    void extendToPageCount() {
-        long counted = pageCount * pageSize;
+    long extendToPageCount() {
+        long pages;
+        synchronized (this) {
+            pages = pageCount;
+        }
+        long counted = pages * pageSize;
         OpenFileCache cache = manager.fileCache();
         IoFile f = cache.acquire(this, "extend", -1);
         try {
@@ -495,12 +499,18 @@ final class StandardPageFile implements PageFile {
         } finally {
             cache.release(this);
         }
+        return pages;
     }
 
+    /** {@link #writeHeaderIfDirty}'s answer when pages were allocated past what the caller made durable. */
+    static final long HEADER_RETRY = -2;
+
     /**
-     * Writes the header (the caller has made the pages it counts durable). Returns the number of the
-     * header written if pages freed since the last one need their nodes ({@link #writeNodes}, after
-     * the caller made this header durable), else -1.
+     * Writes the header (the caller has made the pages it counts durable, the file's size over the
+     * first {@code durablePages} included). Returns the number of the header written if pages freed
+     * since the last one need their nodes ({@link #writeNodes}, after the caller made this header
+     * durable), else -1; {@link #HEADER_RETRY}, writing nothing, if more pages are counted now than
+     * {@code durablePages}.
      *
      * <p>The header goes before the nodes, with an fdatasync between: if a crash (or a power loss)
      * keeps the header and not all the nodes, the header's list leads to a page that is still data on
@@ -508,9 +518,14 @@ final class StandardPageFile implements PageFile {
      * reached the disk before its header would instead overwrite the data of a page the header on
      * disk still counts as allocated.
      */
-    synchronized long writeHeaderIfDirty() {
+    synchronized long writeHeaderIfDirty(long durablePages) {
         if (!headerDirty) {
             return -1;
+        }
+        if (pageCount > durablePages) {
+            // allocated past the end since the caller made the file's size durable: the header must
+            // not reach the disk before the new size does, so the caller extends and syncs again
+            return HEADER_RETRY;
         }
         long head = freeSize > 0 ? freeStack[freeSize - 1] : 0;
         OpenFileCache cache = manager.fileCache();
@@ -521,8 +536,9 @@ final class StandardPageFile implements PageFile {
             try {
                 long counted = pageCount * pageSize;
                 if (f.size() < counted) {
-                    // a page allocated since the caller extended the file and held for writing: extend
-                    // over it, so a crash leaves one unreadable page, not a file too short to open
+                    // only where the caller gave up waiting for allocations to stop (or has no
+                    // barriers to keep, its durability already lost): extend over the new pages, so a
+                    // crash leaves unreadable pages, not a file too short to open
                     f.truncate(counted);
                 }
                 f.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);

@@ -113,6 +113,43 @@ class PowerLossStateTest extends ReliabilityTestSupport {
         f.close();
     }
 
+    /**
+     * A page allocated past the end while a flush runs, between the fdatasync that made the file's
+     * new size durable and the header: the header counts it, so the file's size must be durable
+     * again before the header is. The allocation is made from inside the flush's first fdatasync.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aPageAllocatedDuringAFlushIsDurablyInTheFileBeforeTheHeaderCountsIt(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 4);
+        StandardBufferManager running = manager(io, 16L * PS);
+        Path p = dir.resolve("during.pf");
+        PageFile f = running.createPageFile(p, PS);
+        write(f, f.allocatePage(), 1);
+        f.flush();
+        PowerLoss loss = new PowerLoss(io, p, offset -> offset == 0); // keeps the next header only
+        write(f, f.allocatePage(), 1); // page 2: the flush below extends the file over it and syncs
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+        long[] during = {-1};
+        Path abs = p.toAbsolutePath().normalize();
+        io.inject(Op.SYNC).on(q -> {
+            if (q.equals(abs) && armed.getAndSet(false)) {
+                during[0] = f.allocatePage(); // page 3, after the size was made durable
+            }
+            return false;
+        });
+        f.flush();
+        assertEquals(3, during[0]);
+
+        PageFile g = manager(backend, 16L * PS).openPageFile(loss.image(4096)); // before: "truncated"
+        assertEquals(4, g.pageCount());
+        verify(g, 1, 1);
+        verify(g, 2, 1);
+        assertThrows(CorruptDataException.class, () -> verify(g, 3, 1), "allocated, never written: zeros");
+        g.close();
+        f.close();
+    }
+
     /** A flush that frees a page: its free-list node reaches the disk, the header that lists it does not. */
     @ParameterizedTest
     @MethodSource("backends")
