@@ -1060,10 +1060,12 @@ public final class StandardBufferManager implements BufferManager {
 
     void flush(StandardPageFile f) {
         checkOpen("flush " + f.path());
-        if (f.closed) { // else the open-file cache refuses its sync, in words the caller never used
-            throw new ClosedException("flush " + f.path() + ": the page file is closed");
+        synchronized (f.flushLock) { // one flush of a file at a time: each returns with its own writes durable
+            if (f.closed) { // else the open-file cache refuses its sync, in words the caller never used
+                throw new ClosedException("flush " + f.path() + ": the page file is closed");
+            }
+            flushFrames(f, "flush " + f.path());
         }
-        flushFrames(f, "flush " + f.path());
     }
 
     private void flushFrames(StandardPageFile f, String op) {
@@ -1204,7 +1206,9 @@ public final class StandardBufferManager implements BufferManager {
 
     void closeFile(StandardPageFile f) {
         synchronized (f.closeLock) {
-            closeFileLocked(f);
+            synchronized (f.flushLock) {
+                closeFileLocked(f);
+            }
         }
     }
 

@@ -66,6 +66,12 @@ final class StandardPageFile implements PageFile {
     Object identity;
     /** Serializes closes of this file; first in the manager's lock order. */
     final Object closeLock = new Object();
+    /**
+     * Serializes flushes (and a close's flush) of this file; after {@link #closeLock}, before the
+     * eviction lock. Two at once could leave the first's free-list nodes to the second, which had
+     * not written them yet when the first returned: a crash then leaked the freed pages.
+     */
+    final Object flushLock = new Object();
 
     private volatile long pageCount; // written under this
     /** The free list as a stack: the head is the last element. Guarded by this. */

@@ -146,4 +146,73 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
         PageFile again = manager(backend, 16L * PS).openPageFile(p);
         verify(again, held, 2);
     }
+
+    /**
+     * Two threads flush one file at once. The first frees page 2 and writes a header listing it;
+     * the second, freeing page 4, writes its own header before the first writes page 2's node, and
+     * is slow to write the nodes itself. The first flush must not return before page 2's free is on
+     * disk: a crash then would rebuild the list and leak page 2 as allocated. A sync hook orders
+     * the threads; where flushes of one file are serialized, the second waits for the first instead.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFlushReturnsWithItsFreesOnDiskWhileAnotherFlushOfTheFileRuns(IoBackend backend) throws Exception {
+        dev.spillway.testing.FaultInjectingBackend io = new dev.spillway.testing.FaultInjectingBackend(backend, 5);
+        StandardBufferManager running = manager(io, 16L * PS);
+        Path p = dir.resolve("two-flushes.pf");
+        PageFile f = running.createPageFile(p, PS);
+        for (int i = 0; i < 5; i++) {
+            write(f, f.allocatePage(), 1);
+        }
+        f.flush();
+        Path abs = p.toAbsolutePath().normalize();
+        Thread first = Thread.currentThread();
+        Thread[] second = new Thread[1];
+        Throwable[] failed = new Throwable[1];
+        java.util.concurrent.atomic.AtomicInteger firstSyncs = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger secondSyncs = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch secondBeforeNodes = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        io.inject(dev.spillway.testing.FaultInjectingBackend.Op.SYNC).on(q -> {
+            try {
+                if (!q.equals(abs)) {
+                    return false;
+                }
+                if (Thread.currentThread() == first && firstSyncs.incrementAndGet() == 2) { // after its header
+                    second[0] = new Thread(() -> {
+                        try {
+                            f.freePage(4);
+                            f.flush();
+                        } catch (Throwable t) {
+                            failed[0] = t;
+                        }
+                    });
+                    second[0].start();
+                    secondBeforeNodes.await(1, java.util.concurrent.TimeUnit.SECONDS); // not reached where flushes wait
+                } else if (Thread.currentThread() == second[0] && secondSyncs.incrementAndGet() == 2) {
+                    secondBeforeNodes.countDown(); // its header is written, its nodes not yet
+                    release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return false;
+        });
+        f.freePage(2);
+        f.flush();
+        Path crash = crashImage(p); // a crash the moment the first flush returned
+        release.countDown();
+        second[0].join();
+        if (failed[0] != null) {
+            throw new AssertionError(failed[0]);
+        }
+        PageFile g = manager(backend, 16L * PS).openPageFile(crash);
+        assertEquals(1, g.freePageCount(), "page 2's free was flushed: free after the crash, not rebuilt as allocated");
+        assertThrows(IllegalArgumentException.class, () -> g.pin(2, AccessIntent.READ), "page 2 is free");
+        for (long page : new long[] {1, 3, 5}) {
+            verify(g, page, 1);
+        }
+        g.close();
+        f.close();
+    }
 }

@@ -143,10 +143,16 @@ public final class FaultInjectingBackend implements IoBackend {
             return this;
         }
 
-        synchronized boolean fires(Random random, Path path, long offset) {
-            if (path != null && !paths.test(path) || offset >= 0 && !offsets.test(offset)) {
-                return false;
-            }
+        /**
+         * Whether the call is one this rule is about. Outside every lock: a test's predicate may act
+         * (record the file, start or wait for another thread) and must not block other calls meanwhile.
+         */
+        boolean matches(Path path, long offset) {
+            return !(path != null && !paths.test(path) || offset >= 0 && !offsets.test(offset));
+        }
+
+        /** For a call that {@link #matches}: counts it and decides whether this one fails. */
+        synchronized boolean fires(Random random) {
             seen++;
             if (seen <= after || times <= 0) {
                 return false;
@@ -209,10 +215,10 @@ public final class FaultInjectingBackend implements IoBackend {
     private Rule check(Op op, Path path, long offset) {
         calls.get(op).incrementAndGet();
         for (Rule r : rules) {
-            if (r.op == op) {
+            if (r.op == op && r.matches(path, offset)) {
                 boolean fire;
                 synchronized (random) {
-                    fire = r.fires(random, path, offset);
+                    fire = r.fires(random);
                 }
                 if (fire) {
                     injected.get(op).incrementAndGet();
