@@ -150,7 +150,7 @@ final class Frame {
     /**
      * Holds off write-backs (WRITEBACK, DIRTY kept) of a dirty page that a writer may still pin, while a
      * flush writes an empty page over a free-list node the page left on disk
-     * ({@code StandardBufferManager#overwriteStaleNode}). False if it is clean, dead, loading,
+     * ({@code StandardBufferManager#overwriteStaleNodes}). False if it is clean, dead, loading,
      * being killed or already being written. A writer keeps its pin; new write pins wait, as for a write-back.
      */
     boolean tryHoldWriteBacks() {
@@ -167,12 +167,7 @@ final class Frame {
 
     /** Ends {@link #tryHoldWriteBacks}: the page is still dirty and its write-back still to come. */
     void releaseWriteBacks() {
-        for (;;) {
-            long s = state;
-            if (STATE.compareAndSet(this, s, s & ~WRITEBACK)) {
-                return;
-            }
-        }
+        STATE.getAndBitwiseAnd(this, ~WRITEBACK);
     }
 
     /** Ends a write-back; a failed one makes the page dirty again, a successful one UNSYNCED. */

@@ -758,13 +758,18 @@ public final class StandardBufferManager implements BufferManager {
             if ((s & Frame.DEAD) != 0) {
                 return false;
             }
-            if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0 || hitCounters.hazardPinned(fr)) {
+            if (heldByACaller(fr, s)) {
                 throw new IllegalStateException("free page " + fr.page() + " of " + fr.file.path()
                         + ": the page is in use (" + Frame.describe(s) + "); unpin it first");
             }
             waits = backOff(waits); // WRITEBACK alone: a flush is writing the page, which ends without our locks
         }
         return true;
+    }
+
+    /** Whether a caller holds the frame (a pin, counted or a thread's read pin) or is loading it; {@code s} is its state. */
+    private boolean heldByACaller(Frame fr, long s) {
+        return (s & (Frame.PIN_MASK | Frame.LOADING)) != 0 || hitCounters.hazardPinned(fr);
     }
 
     // ---- eviction ----
@@ -1228,7 +1233,7 @@ public final class StandardBufferManager implements BufferManager {
             List<Frame> frames = framesOf(f);
             for (Frame fr : frames) {
                 long s = fr.state();
-                if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0 || hitCounters.hazardPinned(fr)) {
+                if (heldByACaller(fr, s)) {
                     f.closing = false;
                     throw new IllegalStateException(op + ": page " + fr.page() + " is pinned (" + Frame.describe(s)
                             + "); close its handles first");
@@ -1455,7 +1460,7 @@ public final class StandardBufferManager implements BufferManager {
             table.collect(all);
             for (Frame fr : all) {
                 long s = fr.state();
-                if ((s & (Frame.PIN_MASK | Frame.LOADING)) != 0 || hitCounters.hazardPinned(fr)) {
+                if (heldByACaller(fr, s)) {
                     throw new IllegalStateException(op + ": page " + fr.page() + " of " + fr.file.path() + " is pinned ("
                             + Frame.describe(s) + "); close its handles first (nothing was closed)");
                 }

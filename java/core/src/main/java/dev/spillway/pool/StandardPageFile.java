@@ -499,13 +499,21 @@ final class StandardPageFile implements PageFile {
         OpenFileCache cache = manager.fileCache();
         IoFile f = cache.acquire(this, "extend", -1);
         try {
-            if (f.size() < counted) {
-                f.truncate(counted); // a crash leaves one unreadable page, not a file too short to open
-            }
+            extendTo(f, counted);
         } finally {
             cache.release(this);
         }
         return pages;
+    }
+
+    /**
+     * Extends the file to {@code bytes} if it is shorter: pages counted but not yet written (held
+     * for writing) read as zeros, so a crash leaves unreadable pages, not a file too short to open.
+     */
+    private static void extendTo(IoFile f, long bytes) {
+        if (f.size() < bytes) {
+            f.truncate(bytes);
+        }
     }
 
     /** {@link #writeHeaderIfDirty}'s answer when pages were allocated past what the caller made durable. */
@@ -540,13 +548,9 @@ final class StandardPageFile implements PageFile {
                     new PageFileFormat.Header(pageSize, pageCount, head, freeSize));
             IoFile f = cache.acquire(this, "write header of", -1);
             try {
-                long counted = pageCount * pageSize;
-                if (f.size() < counted) {
-                    // only where the caller gave up waiting for allocations to stop (or has no
-                    // barriers to keep, its durability already lost): extend over the new pages, so a
-                    // crash leaves unreadable pages, not a file too short to open
-                    f.truncate(counted);
-                }
+                // only where the caller gave up waiting for allocations to stop (or has no barriers
+                // to keep, its durability already lost) is there anything left to extend
+                extendTo(f, pageCount * pageSize);
                 f.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
             } finally {
                 cache.release(this);
