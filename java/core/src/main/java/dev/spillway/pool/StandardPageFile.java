@@ -93,6 +93,13 @@ final class StandardPageFile implements PageFile {
      * pushed since, and their nodes are written only with the next header. Guarded by this.
      */
     private int durableDepth;
+    /**
+     * Free-stack entries below this index may have their node on disk: {@link #durableDepth} and
+     * more, since a failed fdatasync lowers that to 0 (every node is written again) while the nodes
+     * it covered may well have reached the disk. A page popped from below it is a stale node
+     * ({@link #staleNodes}). Guarded by this.
+     */
+    private int nodeDepth;
     /** Header writes so far ({@link #writeNodes} writes only the last one's nodes). Guarded by this. */
     private long headerNumber;
     /**
@@ -122,6 +129,7 @@ final class StandardPageFile implements PageFile {
         this.freeStack = freeStack;
         this.freeSize = freeStack.length;
         this.durableDepth = freeStack.length;
+        this.nodeDepth = freeStack.length;
         for (long p : freeStack) {
             unavailable.add(p);
         }
@@ -443,11 +451,12 @@ final class StandardPageFile implements PageFile {
         }
         if (freeSize > 0) {
             freeSize--; // the head, already in unavailable
-            if (freeSize < durableDepth) { // from the header's list: its node is on disk
+            if (freeSize < nodeDepth) { // its node is (or, after a failed fdatasync, may be) on disk
                 staleNodes.add(page);
                 anyStaleNodes = true;
             }
             durableDepth = Math.min(durableDepth, freeSize);
+            nodeDepth = Math.min(nodeDepth, freeSize);
             headerDepth = Math.min(headerDepth, freeSize);
         } else {
             unavailable.add(page);
@@ -576,6 +585,7 @@ final class StandardPageFile implements PageFile {
             ByteBuffer b = buf.buffer().order(ByteOrder.LITTLE_ENDIAN);
             for (int i = durableDepth; i < depth; i++) {
                 PageFileFormat.encodeFreePage(backend, b, pageSize, i == 0 ? 0 : freeStack[i - 1]);
+                nodeDepth = Math.max(nodeDepth, i + 1); // before: a write that fails may still land
                 write("free", freeStack[i], b, 0);
                 staleNodes.remove(freeStack[i]); // a node again, and this time a listed one
                 anyStaleNodes = !staleNodes.isEmpty();
@@ -585,11 +595,13 @@ final class StandardPageFile implements PageFile {
             throw e;
         }
         durableDepth = Math.max(durableDepth, depth);
+        nodeDepth = Math.max(nodeDepth, depth);
     }
 
     /**
      * An fdatasync failed: the header and the free-list nodes written since the last good one may
-     * not be on disk either, so the next flush writes them all again.
+     * not be on disk either, so the next flush writes them all again. They may as well be there:
+     * {@link #nodeDepth} keeps counting them as on disk for allocations.
      */
     synchronized void syncFailed() {
         headerDirty = true;

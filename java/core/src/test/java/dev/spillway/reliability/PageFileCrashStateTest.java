@@ -148,6 +148,52 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
     }
 
     /**
+     * As above, but the page's node was written by a flush whose last fdatasync failed: the node may
+     * be on disk or not, and the page taken from the list after that failure must be treated as if it
+     * is (an empty page written over it before a header counts the page as allocated).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aPageReusedAfterAFailedSyncAndHeldAcrossAFlushIsNotFreeAfterACrash(IoBackend backend) {
+        dev.spillway.testing.FaultInjectingBackend io = new dev.spillway.testing.FaultInjectingBackend(backend, 5);
+        StandardBufferManager running = manager(io, 16L * PS);
+        Path p = dir.resolve("reused-after-failed-sync.pf");
+        PageFile f = sixPagesWithFiveAndThreeFree(running, p, PS); // header: pages 5 -> 3 free
+        f.freePage(1);
+        Path abs = p.toAbsolutePath().normalize();
+        // pages, header and node of page 1 are written; the fdatasync after the node fails
+        io.inject(dev.spillway.testing.FaultInjectingBackend.Op.SYNC).on(abs::equals).after(2).times(1);
+        assertThrows(RuntimeException.class, f::flush);
+        assertEquals(1, io.injected(dev.spillway.testing.FaultInjectingBackend.Op.SYNC));
+        long held = f.allocatePage();
+        assertEquals(1, held, "the head of the list: the page whose node may be on disk");
+        try (PageHandle h = f.pin(held, AccessIntent.WRITE)) {
+            fill(h, 2);
+            f.flush(); // header: pages 5 -> 3 free; page 1 is held, so the flush cannot write its data
+            long reused = f.allocatePage();
+            assertEquals(5, reused);
+            write(f, reused, 2);
+            running.setMemoryLimit(2L * PS); // page 1 and one more
+            verify(f, 2, 1); // evicts page 5: its data lands on a page the header calls free (a stale list)
+
+            StandardBufferManager afterCrash = manager(backend, 16L * PS);
+            PageFile g = afterCrash.openPageFile(crashImage(p)); // rebuilt from the pages on disk
+            assertEquals(1, g.freePageCount(), "only page 3 is free: page 1 was allocated by the last header");
+            assertEquals(3, g.allocatePage());
+            assertEquals(7, g.allocatePage(), "a new page, not page 1 a second time");
+            verify(g, 5, 2);
+            for (long page : new long[] {2, 4, 6}) {
+                verify(g, page, 1);
+            }
+            g.close();
+        }
+        running.setMemoryLimit(16L * PS);
+        f.close();
+        PageFile again = manager(backend, 16L * PS).openPageFile(p);
+        verify(again, held, 2);
+    }
+
+    /**
      * Two threads flush one file at once. The first frees page 2 and writes a header listing it;
      * the second, freeing page 4, writes its own header before the first writes page 2's node, and
      * is slow to write the nodes itself. The first flush must not return before page 2's free is on
