@@ -20,6 +20,9 @@ import java.nio.file.Path;
  *   24     8    head of the free-page list (0: empty)
  *   32     8    pages on the free list
  *   40     4    crc32c of bytes 0..39
+ *   (the header is written as one 4096-byte unit whose bytes from 44 on are always zero, so only its
+ *   first 512-byte sector ever changes: a device with atomic sector writes cannot tear it. There is
+ *   one copy; a header failing its checksum is reported, not repaired.)
  *
  * every other page:
  *   0      4    crc32c of bytes 4 .. pageSize-1

@@ -1095,12 +1095,22 @@ public final class StandardBufferManager implements BufferManager {
         }
         long header = StandardPageFile.HEADER_RETRY;
         // Pages allocated past the end while this runs need the file's size durable again before the
-        // header counts them. Under allocations that never pause, the last round extends the file
-        // without that barrier (a power loss there can leave a file too short to open).
-        for (int round = 0; round < HEADER_ROUNDS && header == StandardPageFile.HEADER_RETRY; round++) {
+        // header counts them: extend, sync, and retry the header. Under allocations that never pause,
+        // the last round holds them off (on the file's monitor) for one extend and fdatasync.
+        for (int round = 0; round < HEADER_ROUNDS - 1 && header == StandardPageFile.HEADER_RETRY; round++) {
             long durable = f.extendToPageCount();
             sync(f, op, frames);
-            header = f.writeHeaderIfDirty(round == HEADER_ROUNDS - 1 ? Long.MAX_VALUE : durable);
+            header = f.writeHeaderIfDirty(durable);
+        }
+        if (header == StandardPageFile.HEADER_RETRY) {
+            long[] before = syncSnapshot(frames);
+            long dropped = f.droppedUnsynced.get();
+            try {
+                header = f.extendSyncAndWriteHeader();
+            } catch (StandardPageFile.SyncFailed e) {
+                throw syncFailure(f, e.getCause());
+            }
+            synced(f, frames, before, dropped);
         }
         if (header >= 0) {
             sync(f, op, frames);
@@ -1172,35 +1182,55 @@ public final class StandardBufferManager implements BufferManager {
      * it again). A failure looks at every frame of the file again.
      */
     private void sync(StandardPageFile f, String op, List<Frame> frames) {
-        long[] before = new long[frames.size()];
-        for (int i = 0; i < before.length; i++) {
-            before[i] = frames.get(i).state();
-        }
+        long[] before = syncSnapshot(frames);
         long dropped = f.droppedUnsynced.get();
         try {
             f.sync();
         } catch (RuntimeException e) {
-            int again = 0;
-            for (Frame fr : framesOf(f)) {
-                again += fr.syncFailed() ? 1 : 0;
-            }
-            f.syncFailed();
-            long lost = f.droppedUnsynced.get();
-            if (lost > 0) {
-                SpillwayException l = new SpillwayException("fdatasync of " + f.path() + " failed (" + e.getMessage()
-                        + ") after " + lost + " pages had been written back and dropped from memory since the last"
-                        + " fdatasync that succeeded; the kernel may have dropped them too, so their durability is"
-                        + " unknown and every later flush of this file fails; close and reopen it (" + again
-                        + " resident pages are dirty again)", e);
-                f.durabilityLost = l;
-                throw l;
-            }
-            throw e; // the resident pages and the header are dirty again: the next flush retries them
+            throw syncFailure(f, e);
         }
+        synced(f, frames, before, dropped);
+    }
+
+    /** The frames' states before an fdatasync: those not written again since are durable after it. */
+    private static long[] syncSnapshot(List<Frame> frames) {
+        long[] before = new long[frames.size()];
+        for (int i = 0; i < before.length; i++) {
+            before[i] = frames.get(i).state();
+        }
+        return before;
+    }
+
+    /** An fdatasync succeeded: what was written before {@code before} and {@code dropped} were taken is durable. */
+    private static void synced(StandardPageFile f, List<Frame> frames, long[] before, long dropped) {
         for (int i = 0; i < before.length; i++) {
             frames.get(i).synced(before[i]);
         }
         f.droppedUnsynced.addAndGet(-dropped);
+    }
+
+    /**
+     * An fdatasync of {@code f} failed with {@code e}: the resident pages and the header are dirty
+     * again, so the next flush retries them; returns the exception to throw, which says so for good
+     * if pages that depended on it were already dropped from memory.
+     */
+    private RuntimeException syncFailure(StandardPageFile f, RuntimeException e) {
+        int again = 0;
+        for (Frame fr : framesOf(f)) {
+            again += fr.syncFailed() ? 1 : 0;
+        }
+        f.syncFailed();
+        long lost = f.droppedUnsynced.get();
+        if (lost > 0) {
+            SpillwayException l = new SpillwayException("fdatasync of " + f.path() + " failed (" + e.getMessage()
+                    + ") after " + lost + " pages had been written back and dropped from memory since the last"
+                    + " fdatasync that succeeded; the kernel may have dropped them too, so their durability is"
+                    + " unknown and every later flush of this file fails; close and reopen it (" + again
+                    + " resident pages are dirty again)", e);
+            f.durabilityLost = l;
+            return l;
+        }
+        return e;
     }
 
     @Override

@@ -525,6 +525,43 @@ final class StandardPageFile implements PageFile {
         }
     }
 
+    /** An fdatasync of {@link #extendSyncAndWriteHeader} failed (the cause); the header was not written. */
+    static final class SyncFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        SyncFailed(RuntimeException cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+
+        @Override
+        public synchronized RuntimeException getCause() {
+            return (RuntimeException) super.getCause();
+        }
+    }
+
+    /**
+     * The last round of a flush's header, for allocations past the end that do not pause: under
+     * this monitor, so none comes between, extends the file over every page counted, fdatasyncs,
+     * and writes the header ({@link #writeHeaderIfDirty}'s answer). Allocations and loads of this
+     * file wait for that one fdatasync.
+     */
+    synchronized long extendSyncAndWriteHeader() {
+        long pages = pageCount;
+        OpenFileCache cache = manager.fileCache();
+        IoFile f = cache.acquire(this, "sync", -1);
+        try {
+            extendTo(f, pages * pageSize);
+            try {
+                f.sync();
+            } catch (RuntimeException e) {
+                throw new SyncFailed(e);
+            }
+        } finally {
+            cache.release(this);
+        }
+        return writeHeaderIfDirty(pages);
+    }
+
     /** {@link #writeHeaderIfDirty}'s answer when pages were allocated past what the caller made durable. */
     static final long HEADER_RETRY = -2;
 
@@ -557,8 +594,8 @@ final class StandardPageFile implements PageFile {
                     new PageFileFormat.Header(pageSize, pageCount, head, freeSize));
             IoFile f = cache.acquire(this, "write header of", -1);
             try {
-                // only where the caller gave up waiting for allocations to stop (or has no barriers
-                // to keep, its durability already lost) is there anything left to extend
+                // only where the caller has no barriers to keep (its durability already lost, at
+                // close) is there anything left to extend
                 extendTo(f, pageCount * pageSize);
                 f.write(buf.buffer(), 0, PageFileFormat.HEADER_BYTES, 0);
             } finally {

@@ -150,6 +150,102 @@ class PowerLossStateTest extends ReliabilityTestSupport {
         f.close();
     }
 
+    /**
+     * As above, with allocations that never pause: another thread allocates a page past the end
+     * during every fdatasync of the flush's header rounds. The flush must still not write a header
+     * that counts a page the file's durable size does not hold: its last round holds allocations
+     * off for one extend and fdatasync (here the other thread's allocation waits, and the hook's
+     * wait for it times out).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aHeaderNeverCountsPagesPastTheDurableSizeWhileAllocationsDoNotPause(IoBackend backend) throws Exception {
+        allocateDuringEveryHeaderRound(backend, false);
+    }
+
+    /** The same, with the last round's fdatasync failing: the flush reports that error, and the next one writes the header. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFailedSyncInTheLastHeaderRoundIsReportedAndRetried(IoBackend backend) throws Exception {
+        allocateDuringEveryHeaderRound(backend, true);
+    }
+
+    private void allocateDuringEveryHeaderRound(IoBackend backend, boolean failLastSync) throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 4);
+        StandardBufferManager running = manager(io, 16L * PS);
+        Path p = dir.resolve("storm.pf");
+        PageFile f = running.createPageFile(p, PS);
+        write(f, f.allocatePage(), 1);
+        f.flush();
+        PowerLoss loss = new PowerLoss(io, p, offset -> offset == 0); // keeps the next header only
+        write(f, f.allocatePage(), 1); // page 2: the flush below must write a header
+        java.util.concurrent.SynchronousQueue<Boolean> ask = new java.util.concurrent.SynchronousQueue<>();
+        java.util.concurrent.SynchronousQueue<Long> allocated = new java.util.concurrent.SynchronousQueue<>();
+        Thread allocator = new Thread(() -> {
+            try {
+                while (ask.take()) {
+                    allocated.put(f.allocatePage());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        allocator.start();
+        java.util.List<Long> during = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger syncs = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean waiting = new java.util.concurrent.atomic.AtomicBoolean();
+        Path abs = p.toAbsolutePath().normalize();
+        io.inject(Op.SYNC).on(q -> {
+            if (q.equals(abs) && syncs.incrementAndGet() <= 4 && !waiting.get()) { // the header's rounds
+                try {
+                    ask.put(true);
+                    Long page = allocated.poll(300, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    if (page != null) {
+                        during.add(page);
+                    } else {
+                        waiting.set(true); // held off until the header is written: collected below
+                    }
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }
+            return false;
+        });
+        if (failLastSync) {
+            io.inject(Op.SYNC).on(abs::equals).after(3).times(1);
+            RuntimeException e = assertThrows(RuntimeException.class, f::flush);
+            assertEquals(dev.spillway.io.NativeIoException.class, e.getClass(), "the fdatasync's own error: " + e);
+            assertMentions(e, "fdatasync", "errno 5");
+        } else {
+            f.flush();
+        }
+        if (waiting.get()) {
+            during.add(allocated.take());
+        }
+        ask.put(false);
+        allocator.join();
+        assertEquals(4, during.size(), "one allocation per header round: " + during);
+        if (failLastSync) {
+            f.flush(); // the header again, now with nothing in the way
+            PageFile g = manager(backend, 16L * PS).openPageFile(PageFileCrashStateTest.crashImage(p));
+            assertEquals(7, g.pageCount());
+            verify(g, 2, 1);
+            g.close();
+            f.close();
+            return;
+        }
+
+        PageFile g = manager(backend, 16L * PS).openPageFile(loss.image(4096)); // before: "truncated"
+        verify(g, 1, 1);
+        verify(g, 2, 1);
+        for (long page = 3; page < g.pageCount(); page++) {
+            final long q = page;
+            assertThrows(CorruptDataException.class, () -> verify(g, q, 1), "allocated, never written: zeros");
+        }
+        g.close();
+        f.close();
+    }
+
     /** A flush that frees a page: its free-list node reaches the disk, the header that lists it does not. */
     @ParameterizedTest
     @MethodSource("backends")
