@@ -1118,7 +1118,7 @@ public final class StandardBufferManager implements BufferManager {
         }
     }
 
-    /** Rounds of extend-and-sync a flush's header waits for allocations past the end to pause. */
+    /** Rounds of extend-and-sync a flush's header takes for allocations past the end; the last holds them off. */
     private static final int HEADER_ROUNDS = 4;
 
     /**

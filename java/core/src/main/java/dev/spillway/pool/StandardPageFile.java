@@ -43,7 +43,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Lock order: {@link #closeLock}, the manager's eviction lock, a page-table partition, this
  * file's monitor (header state), the open-file cache. I/O happens under this monitor only for the
- * header and free-list nodes.
+ * header and free-list nodes, and for one extend and fdatasync in a flush's last header round
+ * ({@link #extendSyncAndWriteHeader}).
  */
 final class StandardPageFile implements PageFile {
     private static final System.Logger LOG = System.getLogger("dev.spillway.pool");
