@@ -180,7 +180,9 @@ public final class TransientBufferPool implements MemoryAccountant.Reclaimer, Au
                             enqueue(b); // still in memory (its spill failed, or an Error is on its way up)
                         }
                     }
-                    freed += r;
+                    if (r > 0) { // -1 (a failed spill) released nothing: it must not count as a byte less
+                        freed += r;
+                    }
                 }
             } finally {
                 b.lock.unlock();

@@ -377,6 +377,33 @@ class TransientBufferFaultTest extends SpillTestSupport {
         assertEquals(f.pool.temporaryFiles().size(), tempFiles().size(), "on disk: " + tempFiles());
     }
 
+    /**
+     * A spill that fails is no byte released: reclaim must not count it as -1 (before: the failed
+     * spill took one byte off the count, so the next buffer's release fell one byte short of the
+     * request and a third buffer was spilled that no one needed gone).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aFailedSpillDoesNotMakeReclaimEvictMoreThanAsked(IoBackend backend) {
+        FaultInjectingBackend io = new FaultInjectingBackend(backend, 11);
+        Fixture f = faulty(io, 3L * BLOCK, SpillCompression.none());
+        List<TransientBuffer> bufs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            try (BufferHandle h = f.pool.allocate(MemoryTag.ORDER_BY, BLOCK)) {
+                fillRandom(h.buffer(), i);
+                bufs.add(h.transientBuffer());
+            }
+        }
+        io.inject(Op.SPILL_WRITE).errno(Errno.ENOSPC).times(1); // the first victim's spill fails
+        assertEquals(BLOCK, f.pool.reclaim(BLOCK), "one buffer's bytes, not one byte less");
+        assertEquals(1, io.injected(Op.SPILL_WRITE));
+        assertEquals(TransientBuffer.State.UNPINNED, bufs.get(0).state(), "its spill failed");
+        assertEquals(TransientBuffer.State.SPILLED, bufs.get(1).state());
+        assertEquals(TransientBuffer.State.UNPINNED, bufs.get(2).state(), "not needed gone");
+        assertEquals(1, f.pool.spills());
+        f.assertConsistent();
+    }
+
     /** Spills the one unpinned buffer by allocating another, then frees that one. */
     private static void spill(Fixture f) {
         BufferHandle h = f.pool.allocate(MemoryTag.ORDER_BY, BLOCK);
