@@ -120,12 +120,15 @@ abstract class AbstractCodec implements Codec {
         acquire("spill write");
         try {
             Checks.range("spill write", src, srcOffset, srcLength);
-            Checks.fileRange("spill write", file, fileOffset, srcLength);
             Checks.level(backend, level);
             if (srcLength > SpillFormat.MAX_RAW_LENGTH) {
                 throw new IllegalArgumentException("spill write: block of " + srcLength + " bytes exceeds "
                         + SpillFormat.MAX_RAW_LENGTH);
             }
+            // what lands on disk is the stored block, header and padding included (at most the scratch
+            // the block needs), not srcLength: an offset that leaves room for the one but not the other
+            // reached C, which refused it with a bare "invalid argument" naming no file and no offset
+            Checks.fileRange("spill write", file, fileOffset, SpillFormat.scratchSize(srcLength));
             if (fileOffset % IoBackend.ALIGNMENT != 0) {
                 throw new IllegalArgumentException("spill write on " + file.path() + ": offset " + fileOffset
                         + " is not a multiple of " + IoBackend.ALIGNMENT);

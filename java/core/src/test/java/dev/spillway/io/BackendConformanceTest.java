@@ -470,6 +470,30 @@ class BackendConformanceTest {
         }
     }
 
+    /**
+     * A spill write whose stored block (header and padding included) would pass the largest file
+     * offset is refused in Java, naming the operation, the file and the offset, the same on every
+     * backend (before: an offset with room for srcLength bytes but not for the block reached C,
+     * which answered "invalid argument to the Spillway core (code -5001)", no file, no offset).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void spillWriteWhoseBlockWouldPassTheLargestOffsetIsRefusedNamingFileAndOffset(IoBackend b) {
+        Path p = dir.resolve("far.spill");
+        long far = Long.MAX_VALUE - 4095; // a multiple of 4096 with room for 10 bytes, not for a 4096-byte block
+        try (IoFile f = b.open(p, CREATE_DIRECT); Codec c = b.newCodec();
+                AlignedBuffer s = b.allocate(SpillFormat.scratchSize(BLOCK))) {
+            ByteBuffer src = ByteBuffer.allocateDirect(10);
+            for (int level : new int[] {1, SpillFormat.LEVEL_NONE}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> c.spillWrite(f, far, src, 0, 10, level, 9, s));
+                assertTrue(e.getMessage().startsWith("spill write on " + p) && e.getMessage().contains("offset " + far),
+                        e.getMessage());
+            }
+            assertEquals(0, f.size(), "nothing written");
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void corruptSpillBlocksNameFileAndOffset(IoBackend b) {
