@@ -129,6 +129,9 @@ abstract class AbstractCodec implements Codec {
             // the block needs), not srcLength: an offset that leaves room for the one but not the other
             // reached C, which refused it with a bare "invalid argument" naming no file and no offset
             Checks.fileRange("spill write", file, fileOffset, SpillFormat.scratchSize(srcLength));
+            if (file != null && file.isReadOnly()) { // as IoFile.write: refused here, not by pwrite's EBADF in C
+                throw new IllegalStateException("spill write on " + file.path() + ": file was opened read-only");
+            }
             if (fileOffset % IoBackend.ALIGNMENT != 0) {
                 throw new IllegalArgumentException("spill write on " + file.path() + ": offset " + fileOffset
                         + " is not a multiple of " + IoBackend.ALIGNMENT);
