@@ -106,27 +106,45 @@ final class NativeCoreBackend implements IoBackend {
 
     @Override
     public AlignedBuffer allocate(int size) {
-        if (size <= 0) {
-            throw new IllegalArgumentException("allocate: size " + size + " must be positive");
-        }
+        checkSize("allocate", size);
         long address = calls.alignedAlloc(size, ALIGNMENT);
         if (address == 0) {
             throw new OutOfMemoryError("spw_aligned_alloc of " + size + " bytes failed");
         }
-        return new AlignedBuffer(calls.wrap(address, size), address, size, free);
+        try {
+            return new AlignedBuffer(calls.wrap(address, size), address, size, free);
+        } catch (RuntimeException | Error e) {
+            calls.alignedFree(address); // no buffer owns it: it would never be freed
+            throw e;
+        }
+    }
+
+    /**
+     * The bounds of the nio backend, so a size works on all four or none: past them a JDK cannot
+     * wrap the memory as one ByteBuffer everywhere (ffm's asByteBuffer stops at about
+     * Integer.MAX_VALUE - 8), and that must be known before C hands out the memory.
+     */
+    private static void checkSize(String op, int size) {
+        if (size <= 0 || size > Integer.MAX_VALUE - ALIGNMENT) {
+            throw new IllegalArgumentException(op + ": size " + size + " must be in [1, "
+                    + (Integer.MAX_VALUE - ALIGNMENT) + "]");
+        }
     }
 
     @Override
     public AlignedBuffer map(int size) {
-        if (size <= 0) {
-            throw new IllegalArgumentException("map: size " + size + " must be positive");
-        }
+        checkSize("map", size);
         long address = calls.map(size);
         if (address == 0) {
             throw new OutOfMemoryError("spw_map of " + size + " bytes failed");
         }
-        NativeCalls.Wrapped w = calls.wrapAnchored(address, size);
-        return new AlignedBuffer(w.buffer(), w.anchor(), address, size, unmap);
+        try {
+            NativeCalls.Wrapped w = calls.wrapAnchored(address, size);
+            return new AlignedBuffer(w.buffer(), w.anchor(), address, size, unmap);
+        } catch (RuntimeException | Error e) {
+            calls.unmap(address, size); // no buffer owns it: it would never be unmapped
+            throw e;
+        }
     }
 
     @Override

@@ -219,6 +219,23 @@ class BackendConformanceTest {
         }
     }
 
+    /**
+     * The largest buffer is the same on every backend, and a larger one is refused before any
+     * memory is taken (before: jni and jna handed out up to Integer.MAX_VALUE bytes, nio refused past
+     * Integer.MAX_VALUE - 4096, and ffm took the memory from C, then failed to wrap more than about
+     * Integer.MAX_VALUE - 8 bytes as a ByteBuffer with an IllegalStateException and never freed it).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void allocationsLargerThanEveryBackendCanWrapAreRefusedBeforeTakingMemory(IoBackend b) {
+        for (int size : new int[] {Integer.MAX_VALUE, Integer.MAX_VALUE - 7, Integer.MAX_VALUE - IoBackend.ALIGNMENT + 1}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.allocate(size).close());
+            assertTrue(e.getMessage().startsWith("allocate: size " + size), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> b.map(size).close());
+            assertTrue(e.getMessage().contains("size " + size), e.getMessage());
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void mapGivesZeroedAlignedMemoryAndDiscardZeroesOnlyItsRange(IoBackend b) {
