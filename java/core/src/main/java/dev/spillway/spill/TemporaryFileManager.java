@@ -1010,6 +1010,14 @@ public final class TemporaryFileManager implements AutoCloseable {
                     + " bytes: " + u + " bytes are in use in " + directories() + "; the limit stays " + old
                     + " (free spilled buffers, or read them back, first)", old, u, 0);
         }
+        if (u + retainedBytes.get() > bytes) {
+            // kept files count against the limit too (class comment): they give way now, as to a charge
+            for (Directory d : directories) {
+                for (SizeClass sc : d.classes) {
+                    sc.releaseRetained();
+                }
+            }
+        }
     }
 
     /** Bytes charged against the limit now. */

@@ -488,6 +488,40 @@ class TemporaryFileManagerTest {
         }
     }
 
+    /**
+     * Lowering the limit below what kept files hold gives their room back at once, so usage plus
+     * kept bytes stays within the limit as the class comment promises (before: setSizeLimit looked
+     * at the usage alone, so after setSizeLimit(0), "no spilling", an emptied file of 5 slots stayed
+     * on disk, 1,331,200 bytes over the new limit, until the manager closed).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void loweringTheLimitReleasesKeptFilesThatNoLongerFit(IoBackend backend) throws Exception {
+        long slot = TemporaryFileManager.RAW_SLOT;
+        Path dir = tmp.resolve("lower");
+        TemporaryFileManager m = manager(backend, TemporaryFileManager.Config.of(dir)
+                .withCompression(SpillCompression.none()).withSizeLimit(10 * slot));
+        AlignedBuffer src = buffer(backend, BLOCK);
+        AlignedBuffer dst = buffer(backend, BLOCK);
+        SpillTestSupport.fillRandom(src.buffer(), 6);
+        List<TemporaryFileManager.Block> blocks = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            blocks.add(m.write(src.buffer(), 0, BLOCK));
+        }
+        for (TemporaryFileManager.Block b : blocks) {
+            m.read(b, dst.buffer(), 0);
+        }
+        assertEquals(5 * slot, m.retainedBytes(), "the emptied file is kept");
+        m.setSizeLimit(3 * slot);
+        assertTrue(m.usedBytes() + m.retainedBytes() <= m.sizeLimit(), m.retainedBytes() + " bytes kept");
+        assertTrue(tempBytesOnDisk(dir) <= 3 * slot, m.temporaryFiles().toString());
+        m.setSizeLimit(0);
+        assertEquals(0, m.retainedBytes());
+        assertEquals(List.of(), m.temporaryFiles());
+        assertEquals(0, tempBytesOnDisk(dir));
+        assertTrue(m.checkInvariants().isEmpty(), m.checkInvariants().toString());
+    }
+
     private static long tempBytesOnDisk(Path dir) throws IOException {
         long sum = 0;
         for (Path p : SpillTestSupport.listDir(dir)) {
