@@ -143,7 +143,12 @@ abstract class AbstractCodec implements Codec {
             // all of the scratch: the C core gives zstd its whole capacity
             disjoint("spill write", file, "src", src, srcOffset, srcLength, "scratch", scratch.buffer(), 0,
                     scratch.size());
-            return doSpillWrite(file, fileOffset, src, srcOffset, srcLength, level, maxPayload, scratch);
+            scratch.acquire("spill write"); // a close from another thread now waits for C to be done with it
+            try {
+                return doSpillWrite(file, fileOffset, src, srcOffset, srcLength, level, maxPayload, scratch);
+            } finally {
+                scratch.release();
+            }
         } finally {
             release();
         }
@@ -165,7 +170,12 @@ abstract class AbstractCodec implements Codec {
             checkScratch("spill read", scratch, storedSize);
             // the block's bytes: the read lands there before it is decoded into dst
             disjoint("spill read", file, "dst", dst, dstOffset, dstLength, "scratch", scratch.buffer(), 0, storedSize);
-            doSpillRead(file, fileOffset, storedSize, dst, dstOffset, dstLength, scratch);
+            scratch.acquire("spill read"); // a close from another thread now waits for C to be done with it
+            try {
+                doSpillRead(file, fileOffset, storedSize, dst, dstOffset, dstLength, scratch);
+            } finally {
+                scratch.release();
+            }
         } finally {
             release();
         }

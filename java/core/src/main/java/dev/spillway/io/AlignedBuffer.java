@@ -14,7 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The {@link #buffer()} view must not be used after close. Java 17 offers no way to revoke a
  * ByteBuffer over freed memory, so this is the one rule callers must keep; Spillway's own
- * handles check it for them (a page handle refuses access after unpin).
+ * handles check it for them (a page handle refuses access after unpin). A buffer handed to a
+ * {@link Codec}'s fused spill calls as scratch is held by the call: a close from another thread
+ * meanwhile frees the memory when the call returns, never under C.
  */
 public final class AlignedBuffer implements AutoCloseable {
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
@@ -39,13 +41,19 @@ public final class AlignedBuffer implements AutoCloseable {
     private final long address;
     private final int size;
     private final Deallocator deallocator;
-    /** 0 while open, 1 once closed (a field and a VarHandle: an AtomicBoolean would add 16 bytes per buffer). */
-    private volatile int closed;
-    private static final VarHandle CLOSED;
+    /**
+     * Calls of the C core using the memory now ({@link #acquire}), plus the {@link #CLOSED} bit once
+     * closed (a field and a VarHandle: an AtomicInteger would add 16 bytes per buffer).
+     */
+    private volatile int state;
+    private static final int CLOSED = 1 << 30;
+    /** With CLOSED, by {@link #closeWhenUnreachable}: a Cleaner frees the memory, never {@link #release}. */
+    private static final int UNREACHABLE = 1 << 29;
+    private static final VarHandle STATE;
 
     static {
         try {
-            CLOSED = MethodHandles.lookup().findVarHandle(AlignedBuffer.class, "closed", int.class);
+            STATE = MethodHandles.lookup().findVarHandle(AlignedBuffer.class, "state", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -70,7 +78,7 @@ public final class AlignedBuffer implements AutoCloseable {
 
     /** The memory as a direct ByteBuffer (the same instance each call; use absolute get/put). */
     public ByteBuffer buffer() {
-        if (closed != 0) {
+        if ((state & CLOSED) != 0) {
             throw new ClosedException("aligned buffer of " + size + " bytes is closed");
         }
         return buffer;
@@ -86,15 +94,45 @@ public final class AlignedBuffer implements AutoCloseable {
     }
 
     public boolean isOpen() {
-        return closed == 0;
+        return (state & CLOSED) == 0;
+    }
+
+    /**
+     * Holds the memory for a call that hands it to C (a codec's scratch): a close from another
+     * thread meanwhile takes effect when the call {@link #release}s it, as {@link IoFile} and
+     * {@link Codec} do for their descriptor and contexts, so C never writes into freed or unmapped
+     * memory.
+     *
+     * @throws ClosedException if the buffer is closed
+     */
+    void acquire(String op) {
+        for (;;) {
+            int s = state;
+            if ((s & CLOSED) != 0) {
+                throw new ClosedException(op + ": aligned buffer of " + size + " bytes is closed");
+            }
+            if (STATE.compareAndSet(this, s, s + 1)) {
+                return;
+            }
+        }
+    }
+
+    /** Ends what {@link #acquire} began; the last one out after a close frees the memory. */
+    void release() {
+        if ((int) STATE.getAndAdd(this, -1) - 1 == CLOSED) {
+            deallocator.free(address, size); // closed during the call: the closer left the memory to us
+        }
     }
 
     @Override
     public void close() {
-        if (CLOSED.compareAndSet(this, 0, 1)) {
+        int old = (int) STATE.getAndBitwiseOr(this, CLOSED);
+        if ((old & CLOSED) == 0) {
             LIVE_BYTES.addAndGet(-size);
             LIVE_COUNT.decrementAndGet();
-            deallocator.free(address, size);
+            if (old == 0) {
+                deallocator.free(address, size); // idle; otherwise the last call in flight frees it
+            }
         }
     }
 
@@ -107,7 +145,8 @@ public final class AlignedBuffer implements AutoCloseable {
      * until freed.
      */
     public void closeWhenUnreachable() {
-        if (CLOSED.compareAndSet(this, 0, 1)) {
+        // in flight or not: a call using the memory keeps a view of it, and so its anchor, reachable
+        if (((int) STATE.getAndBitwiseOr(this, CLOSED | UNREACHABLE) & CLOSED) == 0) {
             LIVE_BYTES.addAndGet(-size);
             LIVE_COUNT.decrementAndGet();
             DEFERRED.incrementAndGet();
