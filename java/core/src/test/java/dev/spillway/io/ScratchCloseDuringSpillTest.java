@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * child JVM, so that a crash fails this test instead of the whole run.
  */
 class ScratchCloseDuringSpillTest {
-    static final int SIZE = 16 << 20;
+    static final int SIZE = 4 << 20;
     static final int LEVEL = 19; // slow enough that the close lands while C compresses into the scratch
 
     @TempDir
@@ -57,7 +57,7 @@ class ScratchCloseDuringSpillTest {
         assertTrue(text.contains("OK"), text);
     }
 
-    /** Spills 16 MiB at level 19 with a mapped scratch that another thread closes meanwhile. */
+    /** Spills 4 MiB at level 19 with a mapped scratch that another thread closes meanwhile. */
     public static final class Child {
         public static void main(String[] args) throws Exception {
             IoBackend b = Backends.open(BackendKind.valueOf(args[0]));
@@ -73,7 +73,7 @@ class ScratchCloseDuringSpillTest {
                 Thread closer = new Thread(() -> {
                     try {
                         started.await();
-                        Thread.sleep(300);
+                        Thread.sleep(100);
                     } catch (InterruptedException e) {
                         return;
                     }
