@@ -321,17 +321,43 @@ final class NioBackend implements IoBackend {
                 if (end <= size) {
                     return;
                 }
-                // NIO has no fallocate: write real zeros from the old end, so ENOSPC shows now.
+                // NIO has no fallocate: write real zeros from the old end, so ENOSPC shows now. More
+                // than the free space is refused before writing any (the zeros would fill the disk
+                // first), and a failure part way gives the bytes back.
+                long free = usableSpace();
+                if (end - size > free) {
+                    throw new NativeIoException("fallocate", path(), offset, length, Errno.ENOSPC,
+                            "No space left on device (the file would grow by " + (end - size) + " bytes, "
+                                    + free + " are free; nothing was written)");
+                }
                 // A second, buffered descriptor needs no O_DIRECT alignment.
                 try (SeparateDescriptor f = new SeparateDescriptor(path())) {
                     byte[] zeros = new byte[1 << 16];
                     f.raf.seek(size);
-                    for (long pos = size; pos < end; pos += zeros.length) {
-                        f.raf.write(zeros, 0, (int) Math.min(zeros.length, end - pos));
+                    try {
+                        for (long pos = size; pos < end; pos += zeros.length) {
+                            f.raf.write(zeros, 0, (int) Math.min(zeros.length, end - pos));
+                        }
+                    } catch (IOException e) {
+                        try {
+                            f.raf.setLength(size);
+                        } catch (IOException suppressed) {
+                            e.addSuppressed(suppressed);
+                        }
+                        throw e;
                     }
                 }
             } catch (IOException e) {
                 throw error("fallocate", path(), offset, length, e);
+            }
+        }
+
+        /** The file system's free bytes for this user, or Long.MAX_VALUE where it cannot say. */
+        private long usableSpace() {
+            try {
+                return java.nio.file.Files.getFileStore(path()).getUsableSpace();
+            } catch (IOException | SecurityException e) {
+                return Long.MAX_VALUE; // the writes then tell
             }
         }
 

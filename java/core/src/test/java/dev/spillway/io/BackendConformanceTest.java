@@ -195,6 +195,29 @@ class BackendConformanceTest {
         }
     }
 
+    /**
+     * nio has no fallocate and writes zeros instead: a range larger than the free space is refused
+     * before any is written (before, it wrote zeros until the disk was full and left the file that
+     * long). Only nio: the kernel's fallocate on ext4 may allocate up to the full disk before it fails.
+     */
+    @org.junit.jupiter.api.Test
+    void nioRefusesToAllocateMoreThanTheFreeSpaceBeforeWritingAny() throws Exception {
+        IoBackend b = Backends.open(BackendKind.NIO);
+        Path p = dir.resolve("too-large.dat");
+        long free = java.nio.file.Files.getFileStore(dir).getUsableSpace();
+        long length = free + (1L << 30);
+        try (IoFile f = b.open(p, CREATE_DIRECT)) {
+            f.allocate(0, 4096);
+            long start = System.nanoTime();
+            NativeIoException e = assertThrows(NativeIoException.class, () -> f.allocate(4096, length));
+            assertEquals(Errno.ENOSPC, e.errno(), e.getMessage());
+            assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("nothing was written"),
+                    e.getMessage());
+            assertEquals(4096, f.size(), "the file keeps its size");
+            assertTrue(System.nanoTime() - start < 5_000_000_000L, "refused at once, not after writing");
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void badArgumentsAreExceptionsNotCrashes(IoBackend b) {
