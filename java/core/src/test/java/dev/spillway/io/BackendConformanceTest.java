@@ -205,7 +205,7 @@ class BackendConformanceTest {
         IoBackend b = Backends.open(BackendKind.NIO);
         Path p = dir.resolve("too-large.dat");
         long free = java.nio.file.Files.getFileStore(dir).getUsableSpace();
-        long length = free + (1L << 30);
+        long length = free + (1L << 40); // a TiB more than free: no other process can free that much meanwhile
         try (IoFile f = b.open(p, CREATE_DIRECT)) {
             f.allocate(0, 4096);
             long start = System.nanoTime();
