@@ -105,7 +105,7 @@ class TraceTest extends CliTestBase {
 
     @Test
     void badArgumentsAreUsageErrors() {
-        assertFails(2, "unknown policy 'LRU2'; valid: lru, clock, arc, s3fifo, wtinylfu, lirs, alirs, caffeine, optimal",
+        assertFails(2, "unknown policy 'LRU2'; valid: lru, clock, arc, s3fifo, wtinylfu, lirs, alirs, wlirs, caffeine, optimal",
                 "trace", gli(), "--policy", "lru,LRU2");
         assertFails(2, "--sizes: '0' is not a cache size", "trace", gli(), "--sizes", "100,0");
         assertFails(2, "--sizes: 'ten' is not a cache size", "trace", gli(), "--sizes", "ten");

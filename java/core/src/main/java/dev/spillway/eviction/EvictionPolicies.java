@@ -14,6 +14,8 @@ import java.util.Locale;
  *   <li>{@code wtinylfu}: window TinyLFU, Caffeine's policy ({@link WTinyLfuPolicy}).
  *   <li>{@code lirs}: LIRS with the paper's fixed 1% HIR share ({@link LirsPolicy}).
  *   <li>{@code alirs}: LIRS with CLOCK-Pro's adaptive HIR share ({@link LirsPolicy}); the default.
+ *   <li>{@code wlirs}: W-TinyLFU's window and admission in front of an adaptive LIRS main space
+ *       ({@link WLirsPolicy}).
  * </ul>
  */
 public final class EvictionPolicies {
@@ -24,7 +26,7 @@ public final class EvictionPolicies {
      */
     public static final String DEFAULT = "alirs";
 
-    private static final List<String> NAMES = List.of("lru", "clock", "arc", "s3fifo", "wtinylfu", "lirs", "alirs");
+    private static final List<String> NAMES = List.of("lru", "clock", "arc", "s3fifo", "wtinylfu", "lirs", "alirs", "wlirs");
 
     private EvictionPolicies() {}
 
@@ -62,6 +64,8 @@ public final class EvictionPolicies {
                 return new LirsPolicy(capacityHint, false);
             case "alirs":
                 return new LirsPolicy(capacityHint, true);
+            case "wlirs":
+                return new WLirsPolicy(capacityHint);
             default:
                 throw new IllegalArgumentException("unknown eviction policy '" + name + "'; known: "
                         + String.join(", ", NAMES));
