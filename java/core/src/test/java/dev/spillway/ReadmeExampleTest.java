@@ -16,7 +16,7 @@ class ReadmeExampleTest {
     void tourWorks() {
         try (BufferManager bm = BufferManager.builder()
                 .memoryLimit(256L << 20)
-                .evictionPolicy("alirs")
+                .evictionPolicy("wlirs")
                 .temporaryDirectory(dir.resolve("tmp"))
                 .build()) {
             try (PageFile f = bm.createPageFile(dir.resolve("data.pages"), 8192)) {

@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code ForkJoinPool.commonPool()}) is not counted either way; the pool feeds its policy only
  * when it inserts or evicts, which these hits never do. Each slice starts 30 ms after the last so
  * that such work has finished. {@code -Dspillway.bench.policy=NAME} picks the pool's
- * eviction policy (default {@code alirs}).
+ * eviction policy (default: the library's, {@code EvictionPolicies.DEFAULT}).
  */
 public final class HitPathRatio {
     /**
@@ -55,7 +55,7 @@ public final class HitPathRatio {
         int pages = HitPathBenchmark.PAGES;
         Path dir = Files.createTempDirectory("spillway-hitratio");
         Path file = dir.resolve("hit.pf");
-        String policy = System.getProperty("spillway.bench.policy", "alirs");
+        String policy = System.getProperty("spillway.bench.policy", dev.spillway.eviction.EvictionPolicies.DEFAULT);
         try (BufferManager m = BufferManager.builder().memoryLimit(4L * pages * 4096).evictionPolicy(policy).build()) {
             PageFile f = m.createPageFile(file, 4096);
             Cache<Long, Object> caffeine = Caffeine.newBuilder().maximumSize(2L * pages).build();

@@ -21,7 +21,7 @@ class DemoTest extends CliTestBase {
         assertEquals(0, run("demo", "--limit", "8m", "--size", "32m", "--json", "--temp-dir", work.toString()), err());
         String json = out().strip();
         assertTrue(json.startsWith("{") && json.endsWith("}") && json.lines().count() == 1, json);
-        assertTrue(json.contains("\"backend\":\"") && json.contains("\"policy\":\"alirs\""), json);
+        assertTrue(json.contains("\"backend\":\"") && json.contains("\"policy\":\"wlirs\""), json);
         assertEquals(8 << 20, jsonNumber(json, "memory_limit"));
         assertEquals(32 << 20, jsonNumber(json, "data_bytes"));
         assertTrue(jsonNumber(json, "memory_peak") <= 8 << 20, "the limit holds: " + json);

@@ -13,9 +13,9 @@ import java.util.Locale;
  *   <li>{@code s3fifo}: three FIFO queues ({@link S3FifoPolicy}).
  *   <li>{@code wtinylfu}: window TinyLFU, Caffeine's policy ({@link WTinyLfuPolicy}).
  *   <li>{@code lirs}: LIRS with the paper's fixed 1% HIR share ({@link LirsPolicy}).
- *   <li>{@code alirs}: LIRS with CLOCK-Pro's adaptive HIR share ({@link LirsPolicy}); the default.
+ *   <li>{@code alirs}: LIRS with CLOCK-Pro's adaptive HIR share ({@link LirsPolicy}).
  *   <li>{@code wlirs}: W-TinyLFU's window and admission in front of an adaptive LIRS main space
- *       ({@link WLirsPolicy}).
+ *       ({@link WLirsPolicy}); the default.
  * </ul>
  */
 public final class EvictionPolicies {
@@ -24,7 +24,7 @@ public final class EvictionPolicies {
      * table in {@code docs/eviction.md} (within 1 point of LRU everywhere, and at or above
      * Caffeine's W-TinyLFU on the loop-heavy traces except where that table says).
      */
-    public static final String DEFAULT = "alirs";
+    public static final String DEFAULT = "wlirs";
 
     private static final List<String> NAMES = List.of("lru", "clock", "arc", "s3fifo", "wtinylfu", "lirs", "alirs", "wlirs");
 

@@ -12,7 +12,9 @@ package dev.spillway.eviction;
  * 8 longs (64 bytes, one cache line), and its four counters (depth 4) are picked in four different
  * longs of that block from further bits of the hash, so an increment touches one line. The table
  * has one long per expected entry (rounded to a power of two): four counters per entry keep the
- * collision error small at 8 bytes per entry.
+ * collision error small at 8 bytes per entry. A policy whose decisions hinge on ties can ask for
+ * more longs per entry ({@code wlirs}: 4), so that which keys collide, and so the hit ratio, does
+ * not depend on the key values.
  *
  * <p><b>Aging.</b> After {@code 10 × capacity} increments every counter is halved (TinyLFU's
  * reset), so popularity decays and a once-hot key cannot stay forever. Counters saturate at 15,
@@ -24,6 +26,7 @@ final class FrequencySketch {
     private static final long HALF_MASK = 0x7777_7777_7777_7777L;
     private static final long LOW_BITS = 0x1111_1111_1111_1111L;
 
+    private final int longsPerEntry;
     private long[] table;
     private int blockMask;
     private int sampleSize;
@@ -39,6 +42,15 @@ final class FrequencySketch {
     static final int MAX_PRESIZE = 1 << 20;
 
     FrequencySketch(int capacity) {
+        this(capacity, 1);
+    }
+
+    /** A sketch with {@code longsPerEntry} longs of table (a power of two, 1 to 16) per entry. */
+    FrequencySketch(int capacity, int longsPerEntry) {
+        if (longsPerEntry < 1 || longsPerEntry > 16 || Integer.bitCount(longsPerEntry) != 1) {
+            throw new IllegalArgumentException("longs per entry " + longsPerEntry + " is not a power of two from 1 to 16");
+        }
+        this.longsPerEntry = longsPerEntry;
         resize(Math.min(capacity, MAX_PRESIZE));
     }
 
@@ -71,9 +83,10 @@ final class FrequencySketch {
         additions = 0;
     }
 
-    /** One long (16 counters) per entry, a power of two, at least one 8-long block. */
-    private static int tableLength(int capacity) {
-        return Math.max(8, Integer.highestOneBit(Math.max(1, Math.min(capacity, 1 << 29)) - 1) << 1);
+    /** {@link #longsPerEntry} longs (16 counters each) per entry, a power of two, at least one 8-long block. */
+    private int tableLength(int capacity) {
+        int longs = (int) Math.min(1 << 29, (long) Math.max(1, capacity) * longsPerEntry);
+        return Math.max(8, Integer.highestOneBit(longs - 1) << 1);
     }
 
     private static int sampleSizeFor(int capacity) {

@@ -42,21 +42,27 @@ import java.util.function.LongPredicate;
  * candidates do not move the HIR target (neither reuse within the test period nor its end counts),
  * so the target still measures the main space alone.
  *
- * <p><b>Sketch.</b> {@link FrequencySketch}, as {@code wtinylfu}'s, but it starts counting only once
- * the cache holds half its capacity hint (at the first eviction without a hint), as Caffeine's is
- * created only then: the cold fill is then no evidence of frequency.
+ * <p><b>Sketch.</b> {@link FrequencySketch}, as {@code wtinylfu}'s, but it counts only the requests
+ * made once the cache held half its capacity, as Caffeine's is created only then: the cold fill is
+ * no evidence of frequency. The capacity is known only at the first eviction, so until then the
+ * policy logs the requests' keys and, at that eviction, sizes the sketch and counts those of the
+ * second half of the fill, in order ({@link #startCounting}). The log holds at most 16 requests per
+ * resident key (8 bytes each, up to 128 bytes per key while the cache fills, freed at the first
+ * eviction); a longer fill drops it and counts from the first eviction on.
  *
  * <p><b>Pinned keys.</b> A refused candidate, or a refused victim, is not moved: the policy then
  * takes the oldest evictable key of the main space (the resident HIR queue, then the LIR keys from
  * the bottom of S), and failing that of the window. Each walk is bounded by its list's size.
  *
  * <p><b>Capacity.</b> The resident count when evicting (the pool evicts only when full); the hint
- * presizes the tables and tells when the sketch starts. The window target follows the capacity;
- * the main space takes its own capacity from its resident count, as {@link LirsPolicy} does.
- * Unlike {@code alirs}, the hit ratio depends on the hint, through the sketch's start: measured on
- * multi1, a hint of 0 (counting from the first request) gives 59.99% at 652 entries and 83.29% at
- * 1,955 instead of 60.10% and 83.33%; ten times the capacity (counting from the first eviction)
- * 58.42% and 74.62% at 1,303 instead of 76.18%, and gli at 1,265 falls 6 points.
+ * only presizes the tables. The window target follows the resident count (while the cache fills,
+ * too); the main space takes its own capacity from its resident count, as {@link LirsPolicy} does.
+ * So, as for {@code alirs}, the hit ratio does not depend on the hint
+ * ({@code PolicyBehaviourTest.defaultLearnsTheCapacityFromEvictionsNotFromTheHint}): the pool's
+ * hint is the limit in 4 KiB pages, wrong by the page size's factor for larger pages, and by any
+ * share of the limit transient buffers hold. (A first version started the sketch at half the hint
+ * and sized the window from it: with ten times the capacity for a hint, multi1 at 652 entries fell
+ * from 60.10% to 58.42%.)
  *
  * <p><b>Footprint.</b> {@code alirs}'s nodes and history (four times the capacity) plus the sketch
  * (a long per entry) and the window: 187-207 bytes of heap per resident key
@@ -82,12 +88,36 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
     // Above this share of the capacity for HIR keys the main space admits every candidate.
     private static final double RECENCY_HIR_RATIO = 0.005;
     private static final int HISTORY_PER_CAPACITY = 4;
+    /**
+     * The fill log's bound, in requests per resident key (and 64 more): 8 bytes each, freed at the
+     * first eviction. A fill with more requests (many hits before the cache is full, or a cache
+     * that never fills) drops its log and counts from the first eviction on. Measured: with 16, the
+     * bound is reached in one cell of the table (sprite at 5,306 entries, 0.06 point lower than with
+     * no bound); with 4, multi1 at 1,955 entries falls from 83.34% to 83.23%.
+     */
+    /**
+     * The sketch's table per key, in longs of 16 counters. With one (Caffeine's and {@code
+     * wtinylfu}'s), which keys collide decided enough duels to move cells of the table by up to 3
+     * points when the same trace was replayed with other key values (gli at 253 entries: 14.51% to
+     * 17.66% over eight offsets of the keys by multiples of 2^40, as the pool's file ids add; multi1
+     * at 652: 59.91% to 60.16%); with four, those eight replays agree within 0.1 point.
+     */
+    private static final int SKETCH_LONGS_PER_KEY = 4;
+    private static final int FILL_LOG_PER_KEY = 16;
 
     private final NodeLists window;
     private final NodeLists main;
     private final FrequencySketch sketch;
-    private final int hint;
     private boolean counting;
+    /**
+     * Until the first eviction: the keys of every request, in order, so that the sketch can count,
+     * once the capacity is known, those made while at least half of it was resident (null after).
+     */
+    private long[] fillLog = new long[64];
+    private int logSize;
+    /** {@code reachedAt[s]}: the index in {@link #fillLog} of the first request made with s keys resident. */
+    private int[] reachedAt = new int[64];
+    private int sizeSeen = -1;
     private boolean evictedBefore;
     private int windowTarget;
 
@@ -99,11 +129,12 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
     private int lirCount;
 
     public WLirsPolicy(int capacityHint) {
-        hint = Policies.checkHint(capacityHint);
+        int hint = Policies.checkHint(capacityHint);
         window = new NodeLists(1, Math.max(16, (int) Math.min(1 << 16, (long) hint / 64)));
         main = new NodeLists(1, 2, hint);
-        sketch = new FrequencySketch(hint);
-        windowTarget = hint == 0 ? 1 : windowTargetFor(hint);
+        // sized at the first eviction, for the capacity found then; four longs per entry (see SKETCH_LONGS_PER_KEY)
+        sketch = new FrequencySketch(0, SKETCH_LONGS_PER_KEY);
+        windowTarget = 1;
         hirTarget = 1;
         setMaximum(Policies.UNKNOWN_CAPACITY);
     }
@@ -131,7 +162,9 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
         window.mark[n] = seen;
         window.linkLast(WINDOW, n);
         if (!evictedBefore) {
-            // While the cache fills, the window's overflow enters the main space unopposed.
+            // While the cache fills, the window's overflow enters the main space unopposed; the
+            // window is its share of what is resident so far.
+            windowTarget = windowTargetFor(size());
             while (window.size(WINDOW) > windowTarget) {
                 int c = window.first(WINDOW);
                 long k = window.key[c];
@@ -157,16 +190,59 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
         }
     }
 
-    /** Counts a use of {@code key} once the sketch has started; {@link #SEEN} if it counted. */
+    /**
+     * Counts a use of {@code key} once the sketch has started; {@link #SEEN} if it counted. Until
+     * the first eviction, logs it instead ({@link #startCounting}).
+     */
     private byte count(long key) {
-        if (!counting && (evictedBefore || size() >= hint / 2)) {
-            counting = true;
+        if (counting) {
+            sketch.increment(key);
+            return SEEN;
         }
-        if (!counting) {
-            return 0;
+        if (fillLog == null) {
+            return 0; // a fill too long to log: counting starts at the first eviction
         }
-        sketch.increment(key);
-        return SEEN;
+        int resident = size();
+        while (sizeSeen < resident) {
+            if (++sizeSeen == reachedAt.length) {
+                reachedAt = java.util.Arrays.copyOf(reachedAt, sizeSeen * 2);
+            }
+            reachedAt[sizeSeen] = logSize;
+        }
+        if (logSize == fillLog.length) {
+            if (logSize >= FILL_LOG_PER_KEY * (resident + 64L)) {
+                fillLog = null;
+                reachedAt = null;
+                return 0;
+            }
+            fillLog = java.util.Arrays.copyOf(fillLog, logSize * 2);
+        }
+        fillLog[logSize++] = key;
+        return 0;
+    }
+
+    /**
+     * The sketch starts counting, as Caffeine's once the cache is half full (it creates its sketch
+     * lazily then): the logged requests made while at least half of {@code capacity} was resident
+     * are counted, in order, and their keys marked {@link #SEEN}; the cold fill before that is no
+     * evidence of frequency. Found in hindsight, so the capacity hint plays no part.
+     */
+    private void startCounting(int capacity) {
+        int half = capacity / 2;
+        int from = fillLog == null ? logSize : half <= sizeSeen ? reachedAt[half] : logSize;
+        for (int i = from; i < logSize; i++) {
+            long k = fillLog[i];
+            sketch.increment(k);
+            int n = window.find(k);
+            if (n != NodeLists.NIL) {
+                window.mark[n] |= SEEN;
+            } else if ((n = main.find(k)) != NodeLists.NIL && status(n) != HIR_NONRESIDENT) {
+                main.mark[n] |= SEEN;
+            }
+        }
+        fillLog = null;
+        reachedAt = null;
+        counting = true;
     }
 
     @Override
@@ -197,9 +273,8 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
         }
         if (!evictedBefore) {
             evictedBefore = true;
-            if (resident != hint) {
-                sketch.setCapacity(resident);
-            }
+            sketch.setCapacity(resident);
+            startCounting(resident);
         } else {
             sketch.ensureCapacity(resident);
         }
