@@ -210,12 +210,13 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
             reachedAt[sizeSeen] = logSize;
         }
         if (logSize == fillLog.length) {
-            if (logSize >= FILL_LOG_PER_KEY * (resident + 64L)) {
+            long bound = FILL_LOG_PER_KEY * (resident + 64L);
+            if (logSize >= bound) {
                 fillLog = null;
                 reachedAt = null;
                 return 0;
             }
-            fillLog = java.util.Arrays.copyOf(fillLog, logSize * 2);
+            fillLog = java.util.Arrays.copyOf(fillLog, (int) Math.min(bound, logSize * 2L));
         }
         fillLog[logSize++] = key;
         return 0;
