@@ -416,52 +416,56 @@ public final class StandardBufferManager implements BufferManager {
         }
         long key = f.key("pin", page);
         int waits = 0;
-        for (;;) {
-            Frame fr = table.get(key);
-            if (fr == null) {
-                fr = load(f, page, key, write);
-                if (fr != null) {
-                    return handle(fr, write);
-                }
-                continue; // someone else inserted it meanwhile
-            }
-            if (fr.file != f) {
-                // The key's file id now belongs to another file: f was closed after key() checked
-                // it and the id was reused (or a load of the id's previous file is failing).
-                if (f.closed || f.closing) {
-                    throw new ClosedException("pin page " + page + " of " + f.path() + ": the page file is closed");
-                }
-                waits = backOff(waits);
-                continue;
-            }
-            ThreadState ts = state();
-            if (!write) {
-                int slot = ts.acquireHazard(fr);
-                if (slot >= 0) {
-                    if ((fr.state() & (Frame.DEAD | Frame.LOADING | Frame.EVICTING)) == 0) {
-                        if (ts.recordHit(key)) {
-                            feedNow();
-                        }
-                        PinnedHandle h = ts.take();
-                        h.openHazard(fr, slot);
-                        return h;
+        try {
+            for (;;) {
+                Frame fr = table.get(key);
+                if (fr == null) {
+                    fr = load(f, page, key, write);
+                    if (fr != null) {
+                        return handle(fr, write);
                     }
-                    ts.releaseHazard(slot); // a kill or load is under way: the counted pin below sorts it out
+                    continue; // someone else inserted it meanwhile
                 }
-            }
-            int r = fr.tryPin(write); // a write pin, a read pin beyond the slots, or a load or kill under way
-            if (r == Frame.PINNED) {
-                if (ts.recordHit(key)) {
-                    feedNow();
+                if (fr.file != f) {
+                    // The key's file id now belongs to another file: f was closed after key() checked
+                    // it and the id was reused (or a load of the id's previous file is failing).
+                    if (f.closed || f.closing) {
+                        throw new ClosedException("pin page " + page + " of " + f.path() + ": the page file is closed");
+                    }
+                    waits = backOff(waits);
+                    continue;
                 }
-                PinnedHandle h = ts.take();
-                h.open(fr, write);
-                return h;
+                ThreadState ts = state();
+                if (!write) {
+                    int slot = ts.acquireHazard(fr);
+                    if (slot >= 0) {
+                        if ((fr.state() & (Frame.DEAD | Frame.LOADING | Frame.EVICTING)) == 0) {
+                            if (ts.recordHit(key)) {
+                                feedNow();
+                            }
+                            PinnedHandle h = ts.take();
+                            h.openHazard(fr, slot);
+                            return h;
+                        }
+                        ts.releaseHazard(slot); // a kill or load is under way: the counted pin below sorts it out
+                    }
+                }
+                int r = fr.tryPin(write); // a write pin, a read pin beyond the slots, or a load or kill under way
+                if (r == Frame.PINNED) {
+                    if (ts.recordHit(key)) {
+                        feedNow();
+                    }
+                    PinnedHandle h = ts.take();
+                    h.open(fr, write);
+                    return h;
+                }
+                if (r == Frame.BUSY) {
+                    waits = backOff(waits);
+                }
+                // GONE: evicted or freed under us; look it up again
             }
-            if (r == Frame.BUSY) {
-                waits = backOff(waits);
-            }
-            // GONE: evicted or freed under us; look it up again
+        } finally {
+            endWait(waits);
         }
     }
 
@@ -490,16 +494,37 @@ public final class StandardBufferManager implements BufferManager {
         return h;
     }
 
-    /** Spin briefly, then yield, then park: LOADING and WRITEBACK last one disk I/O (tens of µs and up). */
+    /** {@link #backOff}'s mark, in the count it returns, of an interrupt it took off the thread. */
+    private static final int INTERRUPTED = Integer.MIN_VALUE;
+
+    /**
+     * Spin briefly, then yield, then park: LOADING and WRITEBACK last one disk I/O (tens of µs and up).
+     * An interrupt does not end the wait (the I/O waited for goes on, and the pool's calls keep an
+     * interrupt for the caller, as its I/O does), but it would make every park return at once, and
+     * the wait spin until the I/O is done: it is taken off the thread and marked in the count, and
+     * the caller gives it back with {@link #endWait} however its loop ends.
+     */
     private static int backOff(int waits) {
-        if (waits < 32) {
+        int n = waits & ~INTERRUPTED;
+        if (n < 32) {
             Thread.onSpinWait();
-        } else if (waits < 64) {
+        } else if (n < 64) {
             Thread.yield();
         } else {
+            if (Thread.interrupted()) {
+                waits |= INTERRUPTED;
+            }
             LockSupport.parkNanos(20_000L);
+            return waits; // parking from here on: the count stops, so it never reaches the mark
         }
         return waits + 1;
+    }
+
+    /** After a loop that waited with {@link #backOff}: gives the thread back the interrupt taken off it, if any. */
+    private static void endWait(int waits) {
+        if (waits < 0) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The miss path; null if another thread inserted the page first (the caller retries as a hit). */
@@ -753,18 +778,22 @@ public final class StandardBufferManager implements BufferManager {
      */
     private boolean killForFree(Frame fr) {
         int waits = 0;
-        while (kill(fr, true) < 0) {
-            long s = fr.state();
-            if ((s & Frame.DEAD) != 0) {
-                return false;
+        try {
+            while (kill(fr, true) < 0) {
+                long s = fr.state();
+                if ((s & Frame.DEAD) != 0) {
+                    return false;
+                }
+                if (heldByACaller(fr, s)) {
+                    throw new IllegalStateException("free page " + fr.page() + " of " + fr.file.path()
+                            + ": the page is in use (" + Frame.describe(s) + "); unpin it first");
+                }
+                waits = backOff(waits); // WRITEBACK alone: a flush is writing the page, which ends without our locks
             }
-            if (heldByACaller(fr, s)) {
-                throw new IllegalStateException("free page " + fr.page() + " of " + fr.file.path()
-                        + ": the page is in use (" + Frame.describe(s) + "); unpin it first");
-            }
-            waits = backOff(waits); // WRITEBACK alone: a flush is writing the page, which ends without our locks
+            return true;
+        } finally {
+            endWait(waits);
         }
-        return true;
     }
 
     /** Whether a caller holds the frame (a pin, counted or a thread's read pin) or is loading it; {@code s} is its state. */
@@ -1009,23 +1038,27 @@ public final class StandardBufferManager implements BufferManager {
     /** Writes a page back if dirty and not held for writing; waits for a write-back already running. */
     private void writeBackIfDirty(Frame fr, String op) {
         int waits = 0;
-        for (;;) {
-            if (fr.tryBeginWriteBack()) {
-                try {
-                    writeBack(fr);
-                } catch (RuntimeException e) {
-                    fr.endWriteBack(false);
-                    throw new SpillwayException(op + ": writing page " + fr.page() + " of " + fr.file.path()
-                            + " failed; the page stays dirty and resident: " + e.getMessage(), e);
+        try {
+            for (;;) {
+                if (fr.tryBeginWriteBack()) {
+                    try {
+                        writeBack(fr);
+                    } catch (RuntimeException e) {
+                        fr.endWriteBack(false);
+                        throw new SpillwayException(op + ": writing page " + fr.page() + " of " + fr.file.path()
+                                + " failed; the page stays dirty and resident: " + e.getMessage(), e);
+                    }
+                    fr.endWriteBack(true);
+                    return;
                 }
-                fr.endWriteBack(true);
-                return;
+                long s = fr.state();
+                if ((s & Frame.WRITEBACK) == 0 || (s & Frame.DEAD) != 0) {
+                    return;
+                }
+                waits = backOff(waits);
             }
-            long s = fr.state();
-            if ((s & Frame.WRITEBACK) == 0 || (s & Frame.DEAD) != 0) {
-                return;
-            }
-            waits = backOff(waits);
+        } finally {
+            endWait(waits);
         }
     }
 
@@ -1136,26 +1169,30 @@ public final class StandardBufferManager implements BufferManager {
                 continue; // freed again (its node is rewritten with the header), or evicted (written back)
             }
             int waits = 0;
-            for (;;) {
-                if (fr.tryHoldWriteBacks()) {
-                    try {
-                        // under the hold no write-back can run: if one wrote the page since, the node is gone
-                        if (f.hasStaleNode(page)) {
-                            f.writeEmptyPage(page);
+            try {
+                for (;;) {
+                    if (fr.tryHoldWriteBacks()) {
+                        try {
+                            // under the hold no write-back can run: if one wrote the page since, the node is gone
+                            if (f.hasStaleNode(page)) {
+                                f.writeEmptyPage(page);
+                            }
+                        } catch (RuntimeException e) {
+                            throw new SpillwayException(op + ": writing an empty page over the free-list node of page " + page
+                                    + " of " + f.path() + " failed; the header was not written: " + e.getMessage(), e);
+                        } finally {
+                            fr.releaseWriteBacks();
                         }
-                    } catch (RuntimeException e) {
-                        throw new SpillwayException(op + ": writing an empty page over the free-list node of page " + page
-                                + " of " + f.path() + " failed; the header was not written: " + e.getMessage(), e);
-                    } finally {
-                        fr.releaseWriteBacks();
+                        break;
                     }
-                    break;
+                    long s = fr.state();
+                    if ((s & Frame.WRITEBACK) == 0 || (s & Frame.DEAD) != 0) {
+                        break; // clean (written back) or gone
+                    }
+                    waits = backOff(waits);
                 }
-                long s = fr.state();
-                if ((s & Frame.WRITEBACK) == 0 || (s & Frame.DEAD) != 0) {
-                    break; // clean (written back) or gone
-                }
-                waits = backOff(waits);
+            } finally {
+                endWait(waits);
             }
         }
     }

@@ -1,19 +1,27 @@
 package dev.spillway.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spillway.BufferHandle;
 import dev.spillway.MemoryTag;
 import dev.spillway.PageFile;
 import dev.spillway.TransientBuffer;
+import dev.spillway.io.Backends;
 import dev.spillway.io.IoBackend;
 import dev.spillway.pool.StandardBufferManager;
 import dev.spillway.testing.FaultInjectingBackend;
 import dev.spillway.testing.FaultInjectingBackend.Op;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -146,5 +154,124 @@ class InterruptTest extends ReliabilityTestSupport {
         }
         assertConsistent(m);
         bufs.forEach(TransientBuffer::free);
+    }
+
+    // ---------------------------------------------------------------- waiting while interrupted
+
+    /** Wall time a waiter is watched for while it waits with its interrupt set. */
+    private static final long WATCH_NANOS = 500_000_000L;
+
+    /**
+     * A pin that waits for another thread's read of the same page, with its interrupt set: it
+     * must wait as it does without one (parked, not spinning on a park that an interrupt makes
+     * return at once), get the page once the read is done, and keep the interrupt.
+     */
+    @Test
+    void aPinInterruptedWhileAnotherThreadLoadsThePageParksAndKeepsTheInterrupt() throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(Backends.available().get(0), 23);
+        StandardBufferManager m = manager(io, 8L * PS);
+        Path p = dir.resolve("wait-load.pf");
+        PageFile f = m.createPageFile(p, PS);
+        long page = f.allocatePage();
+        write(f, page, 1);
+        f.close();
+        PageFile g = m.openPageFile(p); // nothing resident
+        CountDownLatch inRead = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        io.inject(Op.READ).at(o -> holdIf("loader", o != 0, inRead, release));
+        Thread loader = new Thread(() -> verify(g, page, 1), "loader");
+        loader.start();
+        assertTrue(inRead.await(10, TimeUnit.SECONDS), "the loader reads");
+        long cpu = cpuWhileInterrupted(() -> verify(g, page, 1), release);
+        loader.join();
+        assertTrue(cpu < WATCH_NANOS / 2, "a pin waiting for another thread's load with its interrupt set burned "
+                + cpu / 1_000_000 + " ms of CPU in " + WATCH_NANOS / 1_000_000 + " ms");
+    }
+
+    /** A write pin that waits for a flush's write-back of the page, with its interrupt set: as above. */
+    @Test
+    void aWritePinInterruptedWhileAFlushWritesThePageBackParksAndKeepsTheInterrupt() throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(Backends.available().get(0), 24);
+        StandardBufferManager m = manager(io, 8L * PS);
+        PageFile f = m.createPageFile(dir.resolve("wait-writeback.pf"), PS);
+        long page = f.allocatePage();
+        write(f, page, 1);
+        CountDownLatch inWrite = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        io.inject(Op.WRITE).at(o -> holdIf("flusher", o == page * PS, inWrite, release));
+        Thread flusher = new Thread(f::flush, "flusher");
+        flusher.start();
+        assertTrue(inWrite.await(10, TimeUnit.SECONDS), "the flush writes the page");
+        long cpu = cpuWhileInterrupted(() -> write(f, page, 2), release);
+        flusher.join();
+        verify(f, page, 2);
+        assertTrue(cpu < WATCH_NANOS / 2, "a write pin waiting for a write-back with its interrupt set burned "
+                + cpu / 1_000_000 + " ms of CPU in " + WATCH_NANOS / 1_000_000 + " ms");
+    }
+
+    /** For a rule's predicate: a call of the named thread that matches waits (uninterruptibly) for {@code release}. */
+    private static boolean holdIf(String thread, boolean match, CountDownLatch entered, CountDownLatch release) {
+        if (match && Thread.currentThread().getName().equals(thread) && entered.getCount() > 0) {
+            entered.countDown();
+            boolean interrupted = false;
+            for (;;) {
+                try {
+                    release.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return false; // no fault: the call goes on
+    }
+
+    /**
+     * Runs {@code waiting} on a thread that is interrupted once it waits, watches its CPU time for
+     * {@link #WATCH_NANOS}, then lets the awaited operation finish ({@code release}); the call must
+     * then succeed and leave the interrupt set. Returns the CPU time it burned while watched.
+     */
+    private static long cpuWhileInterrupted(Runnable waiting, CountDownLatch release) throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicBoolean kept = new AtomicBoolean();
+        Thread waiter = new Thread(() -> {
+            try {
+                waiting.run();
+                kept.set(Thread.interrupted());
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        }, "interrupted-waiter");
+        long cpu;
+        try {
+            waiter.start();
+            Thread.sleep(100); // it is waiting by now (parked, a few µs of CPU per 20 µs)
+            waiter.interrupt();
+            long before = cpuNanos(waiter);
+            Thread.sleep(WATCH_NANOS / 1_000_000);
+            cpu = cpuNanos(waiter) - before;
+            assertTrue(waiter.isAlive(), "the waiter waits until the operation it waits for is done");
+        } finally {
+            release.countDown();
+        }
+        waiter.join(10_000);
+        assertTrue(!waiter.isAlive(), "the waiter got on once the operation it waited for was done");
+        assertNull(failure.get(), () -> "the interrupted waiter failed: " + failure.get());
+        assertTrue(kept.get(), "the interrupt is kept for the caller");
+        return cpu;
+    }
+
+    /**
+     * A thread's CPU time. Reflection because the test classes are compiled into the module, which
+     * does not read java.management; at run time the tests run on the class path.
+     */
+    @SuppressWarnings("deprecation") // Thread.getId: threadId() needs Java 19
+    static long cpuNanos(Thread t) throws ReflectiveOperationException {
+        Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        return (Long) Class.forName("java.lang.management.ThreadMXBean").getMethod("getThreadCpuTime", long.class)
+                .invoke(threads, t.getId());
     }
 }
