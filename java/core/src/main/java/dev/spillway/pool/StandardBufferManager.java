@@ -1009,6 +1009,15 @@ public final class StandardBufferManager implements BufferManager {
                         failed.addSuppressed(policyFailed(op, "recordInsert(" + key + ") putting the page back", pe));
                     }
                     throw failed;
+                } catch (Error e) { // as above, but the Error goes up as it is
+                    fr.endWriteBack(false); // else the page stays WRITEBACK for good: writers, flush and close wait on it
+                    try {
+                        policy.recordInsert(key);
+                    } catch (RuntimeException pe) {
+                        e.addSuppressed(policyFailed("evict page " + fr.page() + " of " + fr.file.path(),
+                                "recordInsert(" + key + ") putting the page back", pe));
+                    }
+                    throw e;
                 }
                 fr.endWriteBack(true);
                 continue; // now clean: kill it unless someone pinned it meanwhile
@@ -1047,6 +1056,9 @@ public final class StandardBufferManager implements BufferManager {
                         fr.endWriteBack(false);
                         throw new SpillwayException(op + ": writing page " + fr.page() + " of " + fr.file.path()
                                 + " failed; the page stays dirty and resident: " + e.getMessage(), e);
+                    } catch (Error e) {
+                        fr.endWriteBack(false); // else the page stays WRITEBACK for good
+                        throw e;
                     }
                     fr.endWriteBack(true);
                     return;

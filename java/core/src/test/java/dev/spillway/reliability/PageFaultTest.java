@@ -1,12 +1,16 @@
 package dev.spillway.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.spillway.BufferManager;
 import dev.spillway.CorruptDataException;
 import dev.spillway.PageFile;
 import dev.spillway.SpillwayException;
+import dev.spillway.io.Backends;
 import dev.spillway.io.Errno;
 import dev.spillway.io.IoBackend;
 import dev.spillway.io.NativeIoException;
@@ -16,7 +20,10 @@ import dev.spillway.testing.FaultInjectingBackend.Op;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -135,6 +142,65 @@ class PageFaultTest extends ReliabilityTestSupport {
             verify(g, page, 7);
         }
         verify(g, page5, 8);
+    }
+
+    /**
+     * An Error (an OutOfMemoryError, a StackOverflowError) out of an eviction's write-back: the
+     * page must stay dirty and resident, as after a failed write, not held WRITEBACK for good,
+     * where every later write pin, flush and close of it would wait forever. The manager is not
+     * the support's: if the page is stuck, its close would hang the test run.
+     */
+    @Test
+    void anErrorOutOfAWriteBackLeavesThePageDirtyNotHeldForGood() throws Exception {
+        FaultInjectingBackend io = new FaultInjectingBackend(Backends.available().get(0), 9);
+        StandardBufferManager m = (StandardBufferManager) BufferManager.builder().backend(io).memoryLimit(2L * PS)
+                .temporaryDirectory(tempDir()).build();
+        PageFile f = m.createPageFile(dir.resolve("error.pf"), PS);
+        long a = f.allocatePage();
+        write(f, a, 1);
+        long b = f.allocatePage();
+        write(f, b, 1);
+        AtomicBoolean armed = new AtomicBoolean(true);
+        io.inject(Op.WRITE).at(o -> {
+            if (o != 0 && armed.getAndSet(false)) {
+                throw new OutOfMemoryError("injected: an Error out of a write-back");
+            }
+            return false;
+        });
+        assertThrows(OutOfMemoryError.class, f::allocatePage); // evicts a dirty page: its write-back throws
+        notStuck("a write pin or flush of the page whose eviction's write-back threw", () -> {
+            write(f, a, 2);
+            write(f, b, 2);
+            f.flush();
+        });
+        armed.set(true);
+        write(f, a, 3);
+        assertThrows(OutOfMemoryError.class, f::flush); // the flush's write-back of a throws
+        notStuck("a write pin or flush of the page whose flush's write-back threw", () -> {
+            write(f, a, 4);
+            f.flush();
+        });
+        verify(f, a, 4);
+        verify(f, b, 2);
+        assertConsistent(m);
+        m.close();
+    }
+
+    /** Runs {@code action} on a daemon thread, which must be done within 10 s. */
+    private static void notStuck(String what, Runnable action) throws InterruptedException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                action.run();
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, "after-the-error");
+        t.setDaemon(true);
+        t.start();
+        t.join(10_000);
+        assertFalse(t.isAlive(), what + " waits for good");
+        assertNull(failure.get(), () -> what + " failed: " + failure.get());
     }
 
     /** A write the device tears and reports as done (a lying disk): the checksum catches it on the next read. */
