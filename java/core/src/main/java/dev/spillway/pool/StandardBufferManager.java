@@ -219,7 +219,12 @@ public final class StandardBufferManager implements BufferManager {
     private volatile boolean closed;
     /** Set while close() closes the files, so that no file is registered behind its back. Guarded by files. */
     private boolean closing;
-    /** Write-backs in flight (flush or eviction): pages that will soon be clean and evictable again. */
+    /**
+     * Pages held WRITEBACK now, by a flush or an eviction writing them or by a flush holding write-backs
+     * off ({@link #beginWriteBack}, {@link #holdWriteBacks}): pages that will soon be evictable again.
+     * Counted from before the bit is set to after it clears, so a reservation that finds such a page
+     * unevictable always sees it here, and waits for it instead of failing as if all were pinned.
+     */
     private final AtomicInteger writeBacks = new AtomicInteger();
     private final TransientBufferPool transients;
     /** Copies of other threads' hit rings while feeding them (guarded by evictionLock). */
@@ -995,11 +1000,11 @@ public final class StandardBufferManager implements BufferManager {
                 evictions.increment();
                 return fr.size();
             }
-            if (fr.tryBeginWriteBack()) {
+            if (beginWriteBack(fr)) {
                 try {
                     writeBack(fr);
                 } catch (RuntimeException e) {
-                    fr.endWriteBack(false);
+                    endWriteBack(fr, false);
                     String op = "evict page " + fr.page() + " of " + fr.file.path();
                     SpillwayException failed = new SpillwayException(op
                             + ": writing the dirty page back failed; the page stays dirty and resident: " + e.getMessage(), e);
@@ -1010,7 +1015,7 @@ public final class StandardBufferManager implements BufferManager {
                     }
                     throw failed;
                 } catch (Error e) { // as above, but the Error goes up as it is
-                    fr.endWriteBack(false); // else the page stays WRITEBACK for good: writers, flush and close wait on it
+                    endWriteBack(fr, false); // else the page stays WRITEBACK (and counted) for good: writers, flush and close wait on it
                     try {
                         policy.recordInsert(key);
                     } catch (RuntimeException pe) {
@@ -1019,7 +1024,7 @@ public final class StandardBufferManager implements BufferManager {
                     }
                     throw e;
                 }
-                fr.endWriteBack(true);
+                endWriteBack(fr, true);
                 continue; // now clean: kill it unless someone pinned it meanwhile
             }
             try {
@@ -1032,15 +1037,44 @@ public final class StandardBufferManager implements BufferManager {
         }
     }
 
-    private void writeBack(Frame fr) {
-        writeBacks.incrementAndGet();
-        try {
-            PageFileFormat.sealDataPage(backend, fr.bytes(), fr.offset, fr.size());
-            fr.file.write("write back", fr.page(), fr.bytes(), fr.offset);
-            fr.file.nodeOverwritten(fr.page());
-        } finally {
-            writeBacks.decrementAndGet();
+    /** {@link Frame#tryBeginWriteBack}, counted in {@link #writeBacks} until {@link #endWriteBack}. */
+    private boolean beginWriteBack(Frame fr) {
+        if ((fr.state() & Frame.DIRTY) == 0) {
+            return false; // clean: a flush passes most frames here, without touching the shared counter
         }
+        writeBacks.incrementAndGet(); // before the bit: see writeBacks
+        if (fr.tryBeginWriteBack()) {
+            return true;
+        }
+        writeBacks.decrementAndGet();
+        return false;
+    }
+
+    private void endWriteBack(Frame fr, boolean written) {
+        fr.endWriteBack(written);
+        writeBacks.decrementAndGet(); // after the bit
+    }
+
+    /** {@link Frame#tryHoldWriteBacks}, counted in {@link #writeBacks} until {@link #releaseWriteBacks}. */
+    private boolean holdWriteBacks(Frame fr) {
+        writeBacks.incrementAndGet();
+        if (fr.tryHoldWriteBacks()) {
+            return true;
+        }
+        writeBacks.decrementAndGet();
+        return false;
+    }
+
+    private void releaseWriteBacks(Frame fr) {
+        fr.releaseWriteBacks();
+        writeBacks.decrementAndGet();
+    }
+
+    /** Writes a page held WRITEBACK ({@link #beginWriteBack}); the caller ends the write-back. */
+    private void writeBack(Frame fr) {
+        PageFileFormat.sealDataPage(backend, fr.bytes(), fr.offset, fr.size());
+        fr.file.write("write back", fr.page(), fr.bytes(), fr.offset);
+        fr.file.nodeOverwritten(fr.page());
         pagesWrittenBack.increment();
     }
 
@@ -1049,18 +1083,18 @@ public final class StandardBufferManager implements BufferManager {
         int waits = 0;
         try {
             for (;;) {
-                if (fr.tryBeginWriteBack()) {
+                if (beginWriteBack(fr)) {
                     try {
                         writeBack(fr);
                     } catch (RuntimeException e) {
-                        fr.endWriteBack(false);
+                        endWriteBack(fr, false);
                         throw new SpillwayException(op + ": writing page " + fr.page() + " of " + fr.file.path()
                                 + " failed; the page stays dirty and resident: " + e.getMessage(), e);
                     } catch (Error e) {
-                        fr.endWriteBack(false); // else the page stays WRITEBACK for good
+                        endWriteBack(fr, false); // else the page stays WRITEBACK (and counted) for good
                         throw e;
                     }
-                    fr.endWriteBack(true);
+                    endWriteBack(fr, true);
                     return;
                 }
                 long s = fr.state();
@@ -1183,7 +1217,7 @@ public final class StandardBufferManager implements BufferManager {
             int waits = 0;
             try {
                 for (;;) {
-                    if (fr.tryHoldWriteBacks()) {
+                    if (holdWriteBacks(fr)) {
                         try {
                             // under the hold no write-back can run: if one wrote the page since, the node is gone
                             if (f.hasStaleNode(page)) {
@@ -1193,7 +1227,7 @@ public final class StandardBufferManager implements BufferManager {
                             throw new SpillwayException(op + ": writing an empty page over the free-list node of page " + page
                                     + " of " + f.path() + " failed; the header was not written: " + e.getMessage(), e);
                         } finally {
-                            fr.releaseWriteBacks();
+                            releaseWriteBacks(fr);
                         }
                         break;
                     }
