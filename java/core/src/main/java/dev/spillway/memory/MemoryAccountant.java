@@ -150,24 +150,35 @@ public final class MemoryAccountant {
             seen = lowerings;
         }
         int idle = 0;
-        while (!tryReserve(tag, bytes)) {
-            long need = used.get() + bytes - limit.get();
-            if (need <= 0) {
-                continue; // someone released meanwhile: just retry
-            }
-            if (reclaimAny(need) > 0) {
-                idle = 0;
-            } else if (reclaimInProgress()) {
-                LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS); // another thread's eviction is about to release memory
-            } else if (++idle > 2) { // every reclaimer came back empty twice in a row: all pinned
-                if (limitMoved(seen)) {
-                    seen = lowerings;
-                    idle = 0; // the limit it failed against may have been put back: try again
-                    continue;
+        boolean interrupted = false;
+        try {
+            while (!tryReserve(tag, bytes)) {
+                long need = used.get() + bytes - limit.get();
+                if (need <= 0) {
+                    continue; // someone released meanwhile: just retry
                 }
-                throw exceeded(operation, verb, page, file, tag, bytes);
-            } else {
-                Thread.yield(); // another thread may be finishing an eviction right now
+                if (reclaimAny(need) > 0) {
+                    idle = 0;
+                } else if (reclaimInProgress()) {
+                    // An interrupt does not end the wait (the eviction goes on, and it is kept for the
+                    // caller, as the I/O keeps it), but it would make every park return at once and this
+                    // loop spin through the reclaimers until the eviction ends: off while waiting, back after.
+                    interrupted |= Thread.interrupted();
+                    LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS); // another thread's eviction is about to release memory
+                } else if (++idle > 2) { // every reclaimer came back empty twice in a row: all pinned
+                    if (limitMoved(seen)) {
+                        seen = lowerings;
+                        idle = 0; // the limit it failed against may have been put back: try again
+                        continue;
+                    }
+                    throw exceeded(operation, verb, page, file, tag, bytes);
+                } else {
+                    Thread.yield(); // another thread may be finishing an eviction right now
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }
@@ -273,24 +284,32 @@ public final class MemoryAccountant {
     private void lowerLimit(long old, long newLimit) {
         limit.set(newLimit); // lower first, so no one refills while we evict
         int idle = 0;
-        while (used.get() > newLimit) {
-            long freed;
-            try {
-                freed = reclaimAny(used.get() - newLimit);
-            } catch (RuntimeException | Error e) { // e.g. a failed write-back: the old limit stays
-                limit.set(old);
-                throw e;
+        boolean interrupted = false;
+        try {
+            while (used.get() > newLimit) {
+                long freed;
+                try {
+                    freed = reclaimAny(used.get() - newLimit);
+                } catch (RuntimeException | Error e) { // e.g. a failed write-back: the old limit stays
+                    limit.set(old);
+                    throw e;
+                }
+                if (freed > 0) {
+                    idle = 0;
+                } else if (reclaimInProgress()) {
+                    interrupted |= Thread.interrupted(); // as in reserve: kept, but not while parked
+                    LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS);
+                } else if (++idle > 2) {
+                    long u = used.get();
+                    limit.set(old);
+                    throw new MemoryLimitExceededException("cannot lower the memory limit from " + old + " to " + newLimit
+                            + " bytes: " + u + " bytes are pinned or otherwise not evictable; usage by tag: " + usageByTag()
+                            + "; the limit stays " + old, 0, u, old, usageByTag());
+                }
             }
-            if (freed > 0) {
-                idle = 0;
-            } else if (reclaimInProgress()) {
-                LockSupport.parkNanos(IN_FLIGHT_WAIT_NANOS);
-            } else if (++idle > 2) {
-                long u = used.get();
-                limit.set(old);
-                throw new MemoryLimitExceededException("cannot lower the memory limit from " + old + " to " + newLimit
-                        + " bytes: " + u + " bytes are pinned or otherwise not evictable; usage by tag: " + usageByTag()
-                        + "; the limit stays " + old, 0, u, old, usageByTag());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }
