@@ -1,5 +1,6 @@
 package dev.spillway.pool;
 
+import dev.spillway.ClosedException;
 import dev.spillway.io.AlignedBuffer;
 import dev.spillway.io.IoBackend;
 import java.nio.ByteBuffer;
@@ -258,7 +259,9 @@ final class FrameMemory implements AutoCloseable {
         Frame fr;
         synchronized (this) {
             if (closed) {
-                throw new IllegalStateException("frame memory: closed (the buffer manager is closed)");
+                // a pin or allocation that passed the manager's check and then waited for memory while it closed
+                throw new ClosedException("a frame for page " + (key & Frame.PAGE_MASK) + " of " + file.path()
+                        + ": the buffer manager is closed");
             }
             SizeClass c = sizeClass(size);
             if (overwrites && c.warm > 0) {

@@ -5,12 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spillway.AccessIntent;
+import dev.spillway.BufferHandle;
+import dev.spillway.ClosedException;
+import dev.spillway.MemoryTag;
 import dev.spillway.PageFile;
 import dev.spillway.PageHandle;
 import dev.spillway.io.Backends;
 import dev.spillway.pool.StandardBufferManager;
 import dev.spillway.testing.FaultInjectingBackend;
 import dev.spillway.testing.FaultInjectingBackend.Op;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -133,5 +137,68 @@ class MemoryWaitTest extends ReliabilityTestSupport {
         }
         io.clear();
         verify(f, a, 1 + rounds);
+    }
+
+    /**
+     * A miss that waits for memory while the manager closes: it must fail as any call on a closed
+     * manager does, with ClosedException, once the memory it waited for comes. (Its reservation
+     * waits for a transient buffer's spill; the close, done with the page files and their frame
+     * memory, waits for that buffer's lock.)
+     */
+    @Test
+    void aMissWaitingForMemoryWhileTheManagerClosesFailsWithClosedException() throws Exception {
+        int block = 64 * 1024;
+        FaultInjectingBackend io = new FaultInjectingBackend(Backends.available().get(0), 33);
+        StandardBufferManager m = manager(io, block + PS / 2); // a page fits only once the buffer spills
+        Path p = dir.resolve("close-race.pf");
+        PageFile f = m.createPageFile(p, PS);
+        write(f, f.allocatePage(), 1);
+        f.close();
+        PageFile g = m.openPageFile(p); // nothing resident
+        try (BufferHandle h = m.allocateBuffer(MemoryTag.HASH_TABLE, block)) {
+            fillBuffer(h.buffer(), 7);
+        } // unpinned: the miss below spills it
+        CountDownLatch inSpill = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        io.inject(Op.SPILL_WRITE).at(o -> {
+            if (Thread.currentThread().getName().equals("miss") && inSpill.getCount() > 0) {
+                inSpill.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return false;
+        });
+        AtomicReference<Throwable> missFailure = new AtomicReference<>();
+        AtomicReference<Throwable> closeFailure = new AtomicReference<>();
+        Thread miss = new Thread(() -> {
+            try (PageHandle h = g.pin(1, AccessIntent.READ)) {
+                missFailure.set(new AssertionError("pinned a page of a closed manager"));
+            } catch (Throwable t) {
+                missFailure.set(t);
+            }
+        }, "miss");
+        miss.start();
+        assertTrue(inSpill.await(10, TimeUnit.SECONDS), "the miss spills the buffer");
+        Thread closer = new Thread(() -> {
+            try {
+                m.close();
+            } catch (Throwable t) {
+                closeFailure.set(t);
+            }
+        }, "closer");
+        closer.start();
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (closer.getState() != Thread.State.WAITING && closer.isAlive() && System.nanoTime() < end) {
+            Thread.sleep(1); // the close waits for the buffer the miss is spilling
+        }
+        release.countDown();
+        miss.join(10_000);
+        closer.join(10_000);
+        assertNull(closeFailure.get(), () -> "close failed: " + closeFailure.get());
+        assertTrue(missFailure.get() instanceof ClosedException, () -> "the miss failed with " + missFailure.get());
+        assertEquals(0, m.memoryUsed(), "memory still accounted after close");
     }
 }
