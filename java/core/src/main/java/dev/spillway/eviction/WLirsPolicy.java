@@ -15,14 +15,15 @@ import java.util.function.LongPredicate;
  * and Jiang, Chen and Zhang, "CLOCK-Pro" (USENIX ATC 2005) for the main space, which is
  * {@link LirsPolicy}'s adaptive form ({@code alirs}) with the same rules and the same history bound.
  *
- * <p><b>Layout.</b> Two {@link NodeLists}: {@code window}, one LRU list of new keys (0.5% of the
- * capacity, at least one); {@code main}, the LIRS stack S (first plane) and the queues of resident
- * HIR keys and of non-resident history (second plane), as in {@link LirsPolicy}. A key may be in
- * the window and, at the same time, a non-resident history entry in S (it was evicted or turned
- * away before). The main nodes' mark holds the LIRS status in its low two bits and two flags:
- * {@code REJECTED} (a non-resident entry that is a candidate the duel turned away, not a key that
- * left the main space) and {@code SEEN} (used since the sketch started counting); window nodes
- * carry {@code SEEN} too.
+ * <p><b>Layout.</b> {@code window}, a {@link NodeLists} with one LRU list of new keys (0.5% of the
+ * capacity, at least one); {@code main}, a {@link LirsSpace} as {@link LirsPolicy}'s (the LIRS stack
+ * S, the queues of resident HIR keys and of non-resident history). A key may be in the window and,
+ * at the same time, a non-resident history entry in S (it was evicted or turned away before). The
+ * main space's nodes carry two flags above their LIRS status: {@code REJECTED} (a non-resident entry
+ * that is a candidate the duel turned away, not a key that left the main space; the space's
+ * {@code noAdapt} flag) and {@code SEEN} (used since the sketch started counting); window nodes
+ * carry {@code SEEN} too. Unlike {@code alirs}'s, the main space trims its history as soon as its
+ * capacity changes.
  *
  * <p><b>Eviction.</b> With the window at its target, its oldest key is the <em>candidate</em> and
  * the main space's next victim (the head of the resident HIR queue) the <em>victim</em>. The
@@ -70,25 +71,16 @@ import java.util.function.LongPredicate;
  * cache first fills, the fill log on top.
  */
 public final class WLirsPolicy implements EvictionPolicy, Validated {
-    // main, first plane
-    private static final int STACK = 0;
-    // main, second plane
-    private static final int QUEUE = 0;
-    private static final int HISTORY = 1;
     // window
     private static final int WINDOW = 0;
 
-    private static final int STATUS = 3;
-    private static final byte LIR = 0;
-    private static final byte HIR_RESIDENT = 1;
-    private static final byte HIR_NONRESIDENT = 2;
+    // main-space flags, above LirsSpace's status bits
     private static final byte REJECTED = 4;
     private static final byte SEEN = 8;
 
     private static final double WINDOW_RATIO = 0.005;
     // Above this share of the capacity for HIR keys the main space admits every candidate.
     private static final double RECENCY_HIR_RATIO = 0.005;
-    private static final int HISTORY_PER_CAPACITY = 4;
     /**
      * The sketch's table per key, in longs of 16 counters. With one (Caffeine's and {@code
      * wtinylfu}'s), which keys collide decided enough duels to move cells of the table by up to 3
@@ -108,7 +100,7 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
     private static final int FILL_LOG_PER_KEY = 16;
 
     private final NodeLists window;
-    private final NodeLists main;
+    private final LirsSpace main;
     private final FrequencySketch sketch;
     private boolean counting;
     /**
@@ -123,22 +115,13 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
     private boolean evictedBefore;
     private int windowTarget;
 
-    // main space (LIRS)
-    private int maximum;
-    private int hirTarget;
-    private int lirTarget;
-    private int historyLimit;
-    private int lirCount;
-
     public WLirsPolicy(int capacityHint) {
         int hint = Policies.checkHint(capacityHint);
         window = new NodeLists(1, Math.max(16, (int) Math.min(1 << 16, (long) hint / 64)));
-        main = new NodeLists(1, 2, hint);
+        main = new LirsSpace(hint, true, REJECTED, true);
         // sized at the first eviction, for the capacity found then; four longs per entry (see SKETCH_LONGS_PER_KEY)
         sketch = new FrequencySketch(0, SKETCH_LONGS_PER_KEY);
         windowTarget = 1;
-        hirTarget = 1;
-        setMaximum(Policies.UNKNOWN_CAPACITY);
     }
 
     private static int windowTargetFor(int capacity) {
@@ -186,9 +169,9 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
             return;
         }
         n = main.find(key);
-        if (n != NodeLists.NIL && status(n) != HIR_NONRESIDENT) {
-            main.mark[n] |= count(key);
-            recordHit(n);
+        if (main.resident(n)) {
+            main.addFlags(n, count(key));
+            main.hit(n);
         }
     }
 
@@ -239,8 +222,8 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
             int n = window.find(k);
             if (n != NodeLists.NIL) {
                 window.mark[n] |= SEEN;
-            } else if ((n = main.find(k)) != NodeLists.NIL && status(n) != HIR_NONRESIDENT) {
-                main.mark[n] |= SEEN;
+            } else if (main.resident(n = main.find(k))) {
+                main.addFlags(n, SEEN);
             }
         }
         fillLog = null;
@@ -255,15 +238,7 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
             window.free(n);
             return;
         }
-        n = main.find(key);
-        if (n == NodeLists.NIL || status(n) == HIR_NONRESIDENT) {
-            return;
-        }
-        if (status(n) == LIR) {
-            lirCount--;
-        }
-        main.free(n);
-        prune();
+        main.remove(key);
     }
 
     // ------------------------------------------------------------------ eviction
@@ -290,38 +265,29 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
         if (!evictable.test(candidate)) {
             return evictAny(evictable);
         }
-        int v = mainVictim();
+        int v = main.victim();
         if (v == NodeLists.NIL) {
             window.free(c);
             return candidate;
         }
         int candidateFrequency = sketch.frequency(candidate);
-        int victimFrequency = sketch.frequency(main.key[v]);
-        int bottom = main.first(STACK);
+        int victimFrequency = sketch.frequency(main.key(v));
+        int bottom = main.bottom();
         boolean coldBottom = false;
         if (candidateFrequency == victimFrequency && bottom != NodeLists.NIL && bottom != v
-                && (main.mark[bottom] & SEEN) == 0
-                && evictable.test(main.key[bottom])) {
+                && (main.flags(bottom) & SEEN) == 0
+                && evictable.test(main.key(bottom))) {
             // A tie, and the oldest LIR key was loaded during the cold fill and never used since:
             // the candidate duels that key instead.
             coldBottom = true;
             v = bottom;
-            victimFrequency = sketch.frequency(main.key[bottom]);
+            victimFrequency = sketch.frequency(main.key(bottom));
         }
-        int h = main.find(candidate);
         boolean admit = candidateFrequency > victimFrequency
-                || (h != NodeLists.NIL && status(h) == HIR_NONRESIDENT)
-                || hirTarget > RECENCY_HIR_RATIO * resident;
+                || main.nonResident(main.find(candidate))
+                || main.hirTarget() > RECENCY_HIR_RATIO * resident;
         if (admit) {
-            long k;
-            if (coldBottom) {
-                k = main.key[v];
-                lirCount--;
-                main.free(v);
-                prune();
-            } else {
-                k = mainEvict(evictable);
-            }
+            long k = coldBottom ? main.evictLir(v) : main.evict(evictable);
             if (k != NO_VICTIM) {
                 byte seen = window.mark[c];
                 window.free(c);
@@ -330,13 +296,13 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
             }
         }
         window.free(c);
-        addRejected(candidate);
+        main.addNonResident(candidate, REJECTED);
         return candidate;
     }
 
     /** Pinned keys in the way: the main space's own choice, else the oldest evictable window key. */
     private long evictAny(LongPredicate evictable) {
-        long k = mainEvict(evictable);
+        long k = main.evict(evictable);
         if (k != NO_VICTIM) {
             return k;
         }
@@ -350,178 +316,13 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
         return NO_VICTIM;
     }
 
-    /** The key the main space would evict next, all evictable: the queue head, else the bottom LIR key. */
-    private int mainVictim() {
-        int n = main.first2(QUEUE);
-        return n != NodeLists.NIL ? n : main.first(STACK);
-    }
-
-    // ------------------------------------------------------------------ main space: LIRS
-
-    private int status(int n) {
-        return main.mark[n] & STATUS;
+    /** A key enters the main space (admitted, or the window's overflow while filling); it is not resident there. */
+    private void mainInsert(long key, byte seen) {
+        main.insert(key, main.find(key), seen);
     }
 
     private boolean residentInMain(long key) {
-        int n = main.find(key);
-        return n != NodeLists.NIL && status(n) != HIR_NONRESIDENT;
-    }
-
-    private void setMaximum(int max) {
-        maximum = max;
-        historyLimit = (int) Math.min(Integer.MAX_VALUE, (long) HISTORY_PER_CAPACITY * max);
-        setHirTarget(hirTarget);
-    }
-
-    private void setHirTarget(int target) {
-        hirTarget = Math.max(1, Math.min(maximum - 1, target));
-        lirTarget = Math.max(1, maximum - hirTarget);
-    }
-
-    /** A key enters the main space (admitted, or the window's overflow while filling). */
-    private void mainInsert(long key, byte seen) {
-        int n = main.find(key);
-        if (n != NodeLists.NIL) {
-            // Non-resident history still in S: reused within its test period, it becomes LIR.
-            if ((main.mark[n] & REJECTED) == 0) {
-                setHirTarget(hirTarget + 1);
-            }
-            main.unlink2(n);
-            main.moveToLast(STACK, n);
-            main.mark[n] = seen;
-            makeLir(n);
-            return;
-        }
-        n = main.allocate(key);
-        main.linkLast(STACK, n);
-        if (lirCount < lirTarget) {
-            main.mark[n] = (byte) (LIR | seen);
-            lirCount++;
-        } else {
-            main.mark[n] = (byte) (HIR_RESIDENT | seen);
-            main.linkLast2(QUEUE, n);
-        }
-    }
-
-    private void recordHit(int n) {
-        byte seen = (byte) (main.mark[n] & SEEN);
-        if (status(n) == LIR) {
-            boolean wasOldest = main.first(STACK) == n;
-            main.moveToLast(STACK, n);
-            if (wasOldest) {
-                prune();
-            }
-        } else if (main.list[n] == STACK) {
-            // A resident HIR key reused within its test period: it becomes LIR.
-            setHirTarget(hirTarget + 1);
-            main.unlink2(n);
-            main.moveToLast(STACK, n);
-            main.mark[n] = seen;
-            makeLir(n);
-        } else if (lirCount < lirTarget) {
-            main.unlink2(n);
-            main.linkLast(STACK, n);
-            main.mark[n] = (byte) (LIR | seen);
-            lirCount++;
-        } else {
-            // A resident HIR key whose test period had ended: a new test period, still HIR.
-            main.linkLast(STACK, n);
-            main.unlink2(n);
-            main.linkLast2(QUEUE, n);
-        }
-    }
-
-    /** {@code n} (at the top of S, in no queue, status LIR in its mark) joins the LIR set. */
-    private void makeLir(int n) {
-        lirCount++;
-        if (lirCount > lirTarget) {
-            demoteOldestLir();
-        }
-    }
-
-    private void demoteOldestLir() {
-        int bottom = main.first(STACK);
-        main.unlink(bottom);
-        main.mark[bottom] = (byte) (HIR_RESIDENT | (main.mark[bottom] & SEEN));
-        main.linkLast2(QUEUE, bottom);
-        lirCount--;
-        prune();
-    }
-
-    /** Removes HIR keys from the bottom of S until a LIR key is there: their test periods end. */
-    private void prune() {
-        int n;
-        while ((n = main.first(STACK)) != NodeLists.NIL && status(n) != LIR) {
-            if (status(n) == HIR_NONRESIDENT) {
-                if ((main.mark[n] & REJECTED) == 0) {
-                    setHirTarget(hirTarget - 1); // it left the cache and its test period unused
-                }
-                main.free(n);
-            } else {
-                main.unlink(n);
-            }
-        }
-    }
-
-    /** LIRS's eviction in the main space, as {@link LirsPolicy#evict}; {@link #NO_VICTIM} if all refused. */
-    private long mainEvict(LongPredicate evictable) {
-        int resident = lirCount + main.size2(QUEUE);
-        if (resident == 0) {
-            return NO_VICTIM;
-        }
-        if (resident != maximum) {
-            setMaximum(resident);
-            trimHistory(); // the bound may have fallen with the capacity
-        }
-        if (lirCount > lirTarget) {
-            demoteOldestLir();
-        }
-        for (int n = main.first2(QUEUE); n != NodeLists.NIL; n = main.after2(n)) {
-            long k = main.key[n];
-            if (evictable.test(k)) {
-                main.unlink2(n);
-                if (main.list[n] != STACK) {
-                    main.free(n);
-                } else {
-                    main.mark[n] = HIR_NONRESIDENT;
-                    main.linkLast2(HISTORY, n);
-                    trimHistory();
-                }
-                return k;
-            }
-        }
-        for (int n = main.first(STACK); n != NodeLists.NIL; n = main.after(n)) {
-            if (status(n) == LIR && evictable.test(main.key[n])) {
-                long k = main.key[n];
-                lirCount--;
-                main.free(n);
-                prune();
-                return k;
-            }
-        }
-        return NO_VICTIM;
-    }
-
-    /** A candidate the duel turned away: a non-resident entry at the top of S, its test period begins. */
-    private void addRejected(long key) {
-        int n = main.find(key);
-        if (n != NodeLists.NIL) {
-            main.unlink2(n);
-            main.moveToLast(STACK, n);
-        } else {
-            n = main.allocate(key);
-            main.linkLast(STACK, n);
-        }
-        main.mark[n] = HIR_NONRESIDENT | REJECTED;
-        main.linkLast2(HISTORY, n);
-        trimHistory();
-        prune(); // with no LIR key in S (all removed) the entry would be its bottom: it goes at once
-    }
-
-    private void trimHistory() {
-        while (main.size2(HISTORY) > historyLimit) {
-            main.free(main.first2(HISTORY));
-        }
+        return main.resident(main.find(key));
     }
 
     // ------------------------------------------------------------------ checks
@@ -535,44 +336,10 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
                 throw new IllegalStateException("key " + window.key[n] + " is in the window and the main space");
             }
         }
-        int bottom = main.first(STACK);
-        if (bottom != NodeLists.NIL && status(bottom) != LIR) {
-            throw new IllegalStateException("bottom of S is not LIR: key " + main.key[bottom]);
-        }
-        int lir = 0;
-        for (int n = main.first(STACK); n != NodeLists.NIL; n = main.after(n)) {
-            if (status(n) == LIR) {
-                lir++;
-                if (main.list2[n] >= 0) {
-                    throw new IllegalStateException("LIR key " + main.key[n] + " is queued");
-                }
-            } else if ((status(n) == HIR_RESIDENT) != (main.list2[n] == QUEUE)) {
-                throw new IllegalStateException("HIR key " + main.key[n] + " status disagrees with its list");
-            }
-        }
-        if (lir != lirCount) {
-            throw new IllegalStateException(lir + " LIR keys in S, count says " + lirCount);
-        }
-        for (int n = main.first2(QUEUE); n != NodeLists.NIL; n = main.after2(n)) {
-            if (status(n) != HIR_RESIDENT) {
-                throw new IllegalStateException("queued key " + main.key[n] + " is not resident HIR");
-            }
-        }
-        for (int n = main.first2(HISTORY); n != NodeLists.NIL; n = main.after2(n)) {
-            if (status(n) != HIR_NONRESIDENT || main.list[n] != STACK) {
-                throw new IllegalStateException("history key " + main.key[n] + " is resident or not in S");
-            }
-        }
-        if (main.size2(HISTORY) > historyLimit) {
-            throw new IllegalStateException("history " + main.size2(HISTORY) + " > " + historyLimit);
-        }
-        if (hirTarget < 1 || lirTarget < 1) {
-            throw new IllegalStateException("targets HIR " + hirTarget + " LIR " + lirTarget);
-        }
     }
 
     @Override
     public int size() {
-        return window.indexed() + lirCount + main.size2(QUEUE);
+        return window.indexed() + main.size();
     }
 }
