@@ -60,7 +60,7 @@ public final class LirsPolicy implements EvictionPolicy, Validated {
     public LirsPolicy(int capacityHint, boolean adaptive) {
         int hint = Policies.checkHint(capacityHint);
         this.adaptive = adaptive;
-        space = new LirsSpace(hint, adaptive, (byte) 0, false);
+        space = new LirsSpace(hint, adaptive, (byte) 0);
     }
 
     @Override

@@ -47,7 +47,6 @@ final class LirsSpace {
     private final NodeLists nodes;
     private final boolean adaptive;
     private final byte noAdapt;
-    private final boolean trimOnResize;
     private int maximum;
     private int hirTarget;
     private int lirTarget;
@@ -58,17 +57,13 @@ final class LirsSpace {
      * @param hint a checked capacity hint: presizes the tables only
      * @param adaptive CLOCK-Pro's adaptive HIR target; otherwise the paper's fixed 1% of the capacity
      * @param noAdapt a caller flag (0: none) whose non-resident entries do not move the HIR target
-     * @param trimOnResize trim the history to its new bound as soon as the capacity changes; without
-     *     it ({@code lirs}, {@code alirs}, as they always did) the history is trimmed only when an
-     *     eviction adds to it, so after the capacity falls it may exceed the bound until then
      */
-    LirsSpace(int hint, boolean adaptive, byte noAdapt, boolean trimOnResize) {
+    LirsSpace(int hint, boolean adaptive, byte noAdapt) {
         if ((noAdapt & STATUS) != 0) {
             throw new IllegalArgumentException("flag overlaps the status bits: " + noAdapt);
         }
         this.adaptive = adaptive;
         this.noAdapt = noAdapt;
-        this.trimOnResize = trimOnResize;
         nodes = new NodeLists(1, 2, hint);
         hirTarget = 1;
         // Until the first eviction the cache fills as the paper's cold start does (every key LIR),
@@ -285,9 +280,7 @@ final class LirsSpace {
         }
         if (resident != maximum) {
             setMaximum(resident);
-            if (trimOnResize) {
-                trimHistory(); // the bound may have fallen with the capacity
-            }
+            trimHistory(); // the bound may have fallen with the capacity
         }
         if (lirCount > lirTarget) {
             demoteOldestLir(); // the HIR target grew or the capacity shrank: converge by one per eviction

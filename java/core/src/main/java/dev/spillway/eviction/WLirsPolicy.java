@@ -118,7 +118,7 @@ public final class WLirsPolicy implements EvictionPolicy, Validated {
     public WLirsPolicy(int capacityHint) {
         int hint = Policies.checkHint(capacityHint);
         window = new NodeLists(1, Math.max(16, (int) Math.min(1 << 16, (long) hint / 64)));
-        main = new LirsSpace(hint, true, REJECTED, true);
+        main = new LirsSpace(hint, true, REJECTED);
         // sized at the first eviction, for the capacity found then; four longs per entry (see SKETCH_LONGS_PER_KEY)
         sketch = new FrequencySketch(0, SKETCH_LONGS_PER_KEY);
         windowTarget = 1;
