@@ -120,31 +120,14 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
         StandardBufferManager running = manager(backend, 16L * PS);
         Path p = dir.resolve("reused-held.pf");
         PageFile f = sixPagesWithFiveAndThreeFree(running, p, PS); // header: pages 5 -> 3 free, both nodes on disk
-        long held = f.allocatePage();
-        assertEquals(5, held);
-        try (PageHandle h = f.pin(held, AccessIntent.WRITE)) {
-            fill(h, 2);
-            f.flush(); // header: only 3 free; page 5 is held, so the flush cannot write its data
-            long reused = f.allocatePage();
-            assertEquals(3, reused);
-            write(f, reused, 2);
-            running.setMemoryLimit(2L * PS); // page 5 and one more
-            verify(f, 1, 1); // evicts page 3: its data lands on a page the header calls free (a stale list)
-
-            StandardBufferManager afterCrash = manager(backend, 16L * PS);
-            PageFile g = afterCrash.openPageFile(crashImage(p)); // rebuilt from the pages on disk
+        heldAcrossAFlushThenCrashed(backend, running, f, p, 5, 3, 1, g -> {
             assertEquals(0, g.freePageCount(), "page 5 was allocated by the last header: not free");
             assertEquals(7, g.allocatePage(), "a new page, not page 5 a second time");
             verify(g, 3, 2);
             for (long page : new long[] {1, 2, 4, 6}) {
                 verify(g, page, 1);
             }
-            g.close();
-        }
-        running.setMemoryLimit(16L * PS);
-        f.close();
-        PageFile again = manager(backend, 16L * PS).openPageFile(p);
-        verify(again, held, 2);
+        });
     }
 
     /**
@@ -165,19 +148,7 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
         io.inject(dev.spillway.testing.FaultInjectingBackend.Op.SYNC).on(abs::equals).after(2).times(1);
         assertThrows(RuntimeException.class, f::flush);
         assertEquals(1, io.injected(dev.spillway.testing.FaultInjectingBackend.Op.SYNC));
-        long held = f.allocatePage();
-        assertEquals(1, held, "the head of the list: the page whose node may be on disk");
-        try (PageHandle h = f.pin(held, AccessIntent.WRITE)) {
-            fill(h, 2);
-            f.flush(); // header: pages 5 -> 3 free; page 1 is held, so the flush cannot write its data
-            long reused = f.allocatePage();
-            assertEquals(5, reused);
-            write(f, reused, 2);
-            running.setMemoryLimit(2L * PS); // page 1 and one more
-            verify(f, 2, 1); // evicts page 5: its data lands on a page the header calls free (a stale list)
-
-            StandardBufferManager afterCrash = manager(backend, 16L * PS);
-            PageFile g = afterCrash.openPageFile(crashImage(p)); // rebuilt from the pages on disk
+        heldAcrossAFlushThenCrashed(backend, running, f, p, 1, 5, 2, g -> {
             assertEquals(1, g.freePageCount(), "only page 3 is free: page 1 was allocated by the last header");
             assertEquals(3, g.allocatePage());
             assertEquals(7, g.allocatePage(), "a new page, not page 1 a second time");
@@ -185,6 +156,33 @@ class PageFileCrashStateTest extends ReliabilityTestSupport {
             for (long page : new long[] {2, 4, 6}) {
                 verify(g, page, 1);
             }
+        });
+    }
+
+    /**
+     * The scenario of the two tests above: the next allocation ({@code held}, from the free list)
+     * is held for writing across a flush; then {@code reused} is allocated, written, and evicted by
+     * pinning {@code evictVia} under a limit of two pages, so its data lands on a page the header
+     * calls free (a stale list). {@code checkCrashImage} gets a copy of the file as a crash would
+     * leave it, opened (its free list rebuilt); afterwards the running file's held page must have
+     * the data written through the hold.
+     */
+    private void heldAcrossAFlushThenCrashed(IoBackend backend, StandardBufferManager running, PageFile f, Path p,
+            long expectHeld, long expectReused, long evictVia, java.util.function.Consumer<PageFile> checkCrashImage) {
+        long held = f.allocatePage();
+        assertEquals(expectHeld, held, "the head of the free list");
+        try (PageHandle h = f.pin(held, AccessIntent.WRITE)) {
+            fill(h, 2);
+            f.flush(); // the header counts the held page allocated; the flush cannot write its data
+            long reused = f.allocatePage();
+            assertEquals(expectReused, reused);
+            write(f, reused, 2);
+            running.setMemoryLimit(2L * PS); // the held page and one more
+            verify(f, evictVia, 1); // evicts the reused page: its data lands on a page the header calls free
+
+            StandardBufferManager afterCrash = manager(backend, 16L * PS);
+            PageFile g = afterCrash.openPageFile(crashImage(p)); // rebuilt from the pages on disk
+            checkCrashImage.accept(g);
             g.close();
         }
         running.setMemoryLimit(16L * PS);
