@@ -160,17 +160,47 @@ class PowerLossStateTest extends ReliabilityTestSupport {
     @ParameterizedTest
     @MethodSource("backends")
     void aHeaderNeverCountsPagesPastTheDurableSizeWhileAllocationsDoNotPause(IoBackend backend) throws Exception {
-        allocateDuringEveryHeaderRound(backend, false);
+        Storm storm = allocateDuringEveryHeaderRound(backend, (io, f) -> f.flush());
+        PageFile g = manager(backend, 16L * PS).openPageFile(storm.loss().image(4096)); // before: "truncated"
+        verify(g, 1, 1);
+        verify(g, 2, 1);
+        for (long page = 3; page < g.pageCount(); page++) {
+            final long q = page;
+            assertThrows(CorruptDataException.class, () -> verify(g, q, 1), "allocated, never written: zeros");
+        }
+        g.close();
+        storm.f().close();
     }
 
     /** The same, with the last round's fdatasync failing: the flush reports that error, and the next one writes the header. */
     @ParameterizedTest
     @MethodSource("backends")
     void aFailedSyncInTheLastHeaderRoundIsReportedAndRetried(IoBackend backend) throws Exception {
-        allocateDuringEveryHeaderRound(backend, true);
+        Storm storm = allocateDuringEveryHeaderRound(backend, (io, f) -> {
+            io.inject(Op.SYNC).on(f.path().toAbsolutePath().normalize()::equals).after(3).times(1);
+            RuntimeException e = assertThrows(RuntimeException.class, f::flush);
+            assertEquals(dev.spillway.io.NativeIoException.class, e.getClass(), "the fdatasync's own error: " + e);
+            assertMentions(e, "fdatasync", "errno 5");
+        });
+        storm.f().flush(); // the header again, now with nothing in the way
+        PageFile g = manager(backend, 16L * PS).openPageFile(PageFileCrashStateTest.crashImage(storm.f().path()));
+        assertEquals(7, g.pageCount());
+        verify(g, 2, 1);
+        g.close();
+        storm.f().close();
     }
 
-    private void allocateDuringEveryHeaderRound(IoBackend backend, boolean failLastSync) throws Exception {
+    /** A file whose flush ran with an allocation in each header round, and the power loss recorded meanwhile. */
+    private record Storm(PageFile f, PowerLoss loss) {
+    }
+
+    /**
+     * Creates a file with page 1 flushed and page 2 written, starts recording a power loss that keeps
+     * the next header only, and calls {@code flush} while another thread allocates a page during
+     * each of the first four fdatasyncs (the header's rounds); checks that each round got one.
+     */
+    private Storm allocateDuringEveryHeaderRound(IoBackend backend,
+            java.util.function.BiConsumer<FaultInjectingBackend, PageFile> flush) throws Exception {
         FaultInjectingBackend io = new FaultInjectingBackend(backend, 4);
         StandardBufferManager running = manager(io, 16L * PS);
         Path p = dir.resolve("storm.pf");
@@ -211,39 +241,14 @@ class PowerLossStateTest extends ReliabilityTestSupport {
             }
             return false;
         });
-        if (failLastSync) {
-            io.inject(Op.SYNC).on(abs::equals).after(3).times(1);
-            RuntimeException e = assertThrows(RuntimeException.class, f::flush);
-            assertEquals(dev.spillway.io.NativeIoException.class, e.getClass(), "the fdatasync's own error: " + e);
-            assertMentions(e, "fdatasync", "errno 5");
-        } else {
-            f.flush();
-        }
+        flush.accept(io, f);
         if (waiting.get()) {
             during.add(allocated.take());
         }
         ask.put(false);
         allocator.join();
         assertEquals(4, during.size(), "one allocation per header round: " + during);
-        if (failLastSync) {
-            f.flush(); // the header again, now with nothing in the way
-            PageFile g = manager(backend, 16L * PS).openPageFile(PageFileCrashStateTest.crashImage(p));
-            assertEquals(7, g.pageCount());
-            verify(g, 2, 1);
-            g.close();
-            f.close();
-            return;
-        }
-
-        PageFile g = manager(backend, 16L * PS).openPageFile(loss.image(4096)); // before: "truncated"
-        verify(g, 1, 1);
-        verify(g, 2, 1);
-        for (long page = 3; page < g.pageCount(); page++) {
-            final long q = page;
-            assertThrows(CorruptDataException.class, () -> verify(g, q, 1), "allocated, never written: zeros");
-        }
-        g.close();
-        f.close();
+        return new Storm(f, loss);
     }
 
     /** A flush that frees a page: its free-list node reaches the disk, the header that lists it does not. */
